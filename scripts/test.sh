@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (lint, types, tests) after idempotent set-up.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k math`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bootstrap.sh
+source "$ROOT/scripts/bootstrap.sh"
+cd "$ROOT"
+
+echo "[test] ruff" >&2
+ruff check src tests bench
+echo "[test] mypy" >&2
+mypy
+echo "[test] pytest" >&2
+set +e
+python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "[test] pytest collected no tests: failing" >&2
+  exit 1
+fi
+exit "$rc"
