@@ -18,7 +18,7 @@ stamp="$VENV/.rlvr-gym-installed"
 want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[bootstrap] installing rlvr-gym and its dependencies" >&2
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[all,dev]"
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[all,dev]" 2> >(grep -v "is ignored: it is neither" >&2)
   echo "$want" > "$stamp"
 fi
 

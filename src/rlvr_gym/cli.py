@@ -1,8 +1,295 @@
-"""Command-line interface (placeholder until the CLI lands)."""
+"""Command-line interface: ``rlvr-gym score | envs | demo``.
+
+The CLI only parses arguments, opens files and prints; scoring rules live in
+:mod:`rlvr_gym.scoring` so the same behaviour is available from Python.
+
+Exit codes (why they are few): bad *data* is the normal state of model output, so a run
+over a file with malformed lines still exits 0 — every such line is reported in the
+output with ``status: "error"`` and its line number, and counted in the summary. A
+non-zero code means the run itself could not be trusted:
+
+- ``0``: every input line has an output line (some may be ``error`` lines).
+- ``1``: the scorer failed (its lines are marked ``infra_error``), or output could not be
+  written.
+- ``2``: usage error: bad arguments, unknown env id, unreadable input, unwritable output.
+- ``130``: interrupted.
+"""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from typing import IO, TYPE_CHECKING, Any
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point for ``rlvr-gym``."""
-    return 0
+from rlvr_gym import __version__
+from rlvr_gym.errors import RlvrGymError
+
+if TYPE_CHECKING:
+    from rlvr_gym.scoring import ScorerFactory, Summary
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+DEMO_ENV = "rlvr_gym/Math-v0"
+DEMO_RESOURCE = "data/demo_math.jsonl"
+
+
+class _UsageError(RlvrGymError):
+    """A problem with what the user asked for; reported without a traceback."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return value
+
+
+def _eprint(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed so docs and tests can inspect it)."""
+    parser = argparse.ArgumentParser(
+        prog="rlvr-gym",
+        description="Verifiable rewards for R1-style RL: score model responses offline.",
+        epilog="Exit codes: 0 ok (bad input lines are reported, not fatal), 1 scorer or "
+        "output failure, 2 usage error, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"rlvr-gym {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    score = sub.add_parser(
+        "score",
+        help="score a JSONL file of responses",
+        description="Score each JSONL line (an object with a response and a gold answer) "
+        "and write it back with reward, status, extracted and detail added. Output order "
+        "is input order; a bad line yields {status: 'error', line: N, error: ...} instead "
+        "of stopping the run.",
+    )
+    score.add_argument("--env", required=True, metavar="ENV_ID", help="e.g. rlvr_gym/Math-v0")
+    score.add_argument("--input", required=True, metavar="IN.jsonl", help="input file, or -")
+    score.add_argument("--output", metavar="OUT.jsonl", help="output file (default: stdout)")
+    score.add_argument("--workers", type=_positive_int, help="grading processes")
+    score.add_argument("--answer-field", default="answer", help="gold field (default: answer)")
+    score.add_argument(
+        "--response-field", default="response", help="response field (default: response)"
+    )
+    score.add_argument("--deadline", type=_positive_float, metavar="S", help="seconds/response")
+    score.add_argument(
+        "--batch-size", type=_positive_int, default=512, help="lines per batch (default: 512)"
+    )
+
+    sub.add_parser("envs", help="list env ids and what they do")
+
+    demo = sub.add_parser("demo", help="score the built-in math demo set and print a table")
+    demo.add_argument("--workers", type=_positive_int, help="grading processes")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for ``rlvr-gym``; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "score":
+            return _cmd_score(args)
+        if args.command == "envs":
+            return _cmd_envs()
+        return _cmd_demo(args)
+    except _UsageError as exc:
+        _eprint(f"rlvr-gym: error: {exc}")
+        return EXIT_USAGE
+    except RlvrGymError as exc:
+        _eprint(f"rlvr-gym: error: {exc}")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        _eprint("rlvr-gym: interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _resolve(env_id: str) -> ScorerFactory:
+    from rlvr_gym.errors import ConfigError
+    from rlvr_gym.scoring import resolve_scorer
+
+    try:
+        return resolve_scorer(env_id)
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _open_input(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise _UsageError(f"cannot read input file {path!r}: {exc.strerror or exc}") from None
+
+
+def _open_output(path: str | None, input_path: str) -> IO[bytes]:
+    if path is None or path == "-":
+        return sys.stdout.buffer
+    with contextlib.suppress(OSError):
+        if input_path != "-" and os.path.samefile(path, input_path):
+            raise _UsageError(f"--output {path!r} is the input file; it would be overwritten")
+    try:
+        return open(path, "wb")
+    except OSError as exc:
+        raise _UsageError(f"cannot write output file {path!r}: {exc.strerror or exc}") from None
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    factory = _resolve(args.env)  # before touching files: fail fast on a typo
+    try:
+        summary = _score_files(args, factory)
+    except BrokenPipeError:
+        # Downstream closed early (`| head`): stop quietly, no traceback, and keep the
+        # interpreter's final flush of stdout from raising again.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+    except OSError as exc:  # e.g. disk full while writing or closing the output
+        raise RlvrGymError(f"reading input or writing output failed: {exc}") from None
+    _eprint(summary.format())
+    return EXIT_FAILURE if summary.scorer_failures else EXIT_OK
+
+
+def _score_files(args: argparse.Namespace, factory: ScorerFactory) -> Summary:
+    from tqdm import tqdm
+
+    from rlvr_gym.scoring import Fields, ScorerOptions, score_stream
+
+    with contextlib.ExitStack() as stack:
+        source = _open_input(args.input)
+        if source is not sys.stdin.buffer:
+            stack.enter_context(source)
+        sink = _open_output(args.output, args.input)
+        if sink is not sys.stdout.buffer:
+            stack.enter_context(sink)
+        total = os.fstat(source.fileno()).st_size if source.seekable() else None
+        bar = stack.enter_context(
+            tqdm(
+                total=total or None,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc="scoring",
+                file=sys.stderr,
+                disable=None,  # no bar when stderr is not a terminal (logs, CI)
+                leave=False,
+            )
+        )
+        done = 0
+
+        def progress(lines: int, nbytes: int) -> None:
+            nonlocal done
+            done += lines
+            bar.set_postfix_str(f"{done} records", refresh=False)
+            bar.update(nbytes)
+
+        scorer = stack.enter_context(
+            contextlib.closing(factory(ScorerOptions(args.workers, args.deadline)))
+        )
+        return score_stream(
+            scorer,
+            source,
+            sink,
+            fields=Fields(response=args.response_field, answer=args.answer_field),
+            batch_size=args.batch_size,
+            on_batch=progress,
+        )
+
+
+def _env_descriptions() -> dict[str, str]:
+    try:
+        import rlvr_gym.envs as envs
+    except ImportError as exc:  # the envs extra may be broken; still list scorers
+        _eprint(f"rlvr-gym: warning: could not import rlvr_gym.envs ({exc})")
+        return {}
+    descriptions = getattr(envs, "ENV_DESCRIPTIONS", {})
+    return dict(descriptions) if isinstance(descriptions, dict) else {}
+
+
+def _cmd_envs() -> int:
+    from rlvr_gym.scoring import scorer_ids
+
+    descriptions = _env_descriptions()
+    scorable = set(scorer_ids())
+    ids = sorted(set(descriptions) | scorable)
+    width = max(len(i) for i in ids)
+    for env_id in ids:
+        text = descriptions.get(env_id, "(no description)")
+        mark = "" if env_id in scorable else "  [no offline scorer yet]"
+        print(f"{env_id:<{width}}  {text}{mark}")
+    return EXIT_OK
+
+
+def _clip(text: Any, width: int) -> str:
+    flat = " ".join(str("" if text is None else text).split())
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from rlvr_gym.scoring import Fields, ScorerOptions, Summary, score_lines
+
+    raw = resources.files("rlvr_gym").joinpath(DEMO_RESOURCE).read_bytes()
+    lines = list(enumerate(raw.splitlines(keepends=True), start=1))
+    summary = Summary()  # starts the clock: worker start-up is part of the wall time
+    factory = _resolve(DEMO_ENV)
+    with contextlib.closing(factory(ScorerOptions(workers=args.workers))) as scorer:
+        records, failed = score_lines(scorer, lines, Fields())
+    for rec in records:
+        summary.add(rec)
+    summary.scorer_failures = int(failed)
+    summary.finish()
+
+    cols = shutil.get_terminal_size((120, 24)).columns
+    problem_w = max(20, cols - 3 - 14 - 18 - 12 - 7 - 22 - 12)
+    header = (
+        f"{'#':>3} {'problem':<{problem_w}} {'gold':<14} {'extracted':<18} "
+        f"{'status':<12} {'reward':>6}  {'as expected?':<22}"
+    )
+    print(header)
+    print("-" * len(header))
+    matches = 0
+    for rec in records:
+        expect = rec.get("expect")
+        ok = expect == rec.get("status")
+        matches += ok
+        reward = rec.get("reward")
+        reward_s = f"{reward:.2f}" if isinstance(reward, int | float) else "-"
+        print(
+            f"{rec.get('id', ''):>3} {_clip(rec.get('problem'), problem_w):<{problem_w}} "
+            f"{_clip(rec.get('answer'), 14):<14} {_clip(rec.get('extracted'), 18):<18} "
+            f"{_clip(rec.get('status'), 12):<12} {reward_s:>6}  "
+            f"{'yes' if ok else f'NO (want {expect})':<22}"
+        )
+    print()
+    print(summary.format())
+    print(f"as expected: {matches}/{len(records)} (expected statuses are in {DEMO_RESOURCE})")
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m rlvr_gym.cli`
+    sys.exit(main())

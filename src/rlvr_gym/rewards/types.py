@@ -56,6 +56,13 @@ class RewardResult:
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "components", _freeze(self.components))
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # MappingProxyType does not pickle; results cross process boundaries.
+        return (
+            RewardResult,
+            (self.reward, self.status.value, self.extracted, dict(self.components), self.detail),
+        )
+
     @property
     def is_infra_error(self) -> bool:
         """True when the failure is ours, not the model's; trainers should mask it."""

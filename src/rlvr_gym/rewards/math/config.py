@@ -19,7 +19,10 @@ class MathConfig:
             (``123\\cdot456`` for gold ``56088``). Off by default: otherwise the policy
             learns to leave the arithmetic to the verifier.
         require_think_close: Grade only responses that close ``</think>``. When False,
-            a response without ``</think>`` is graded whole.
+            a response with no think tags at all is graded whole (templates that
+            prefill ``<think>`` in the prompt, or models that do not think). Either
+            way, a response that opens ``<think>`` and never closes it has no answer:
+            it never finished reasoning.
         reward_correct: Reward for a correct answer.
         reward_incorrect: Reward for every other model-caused outcome.
         max_response_chars: Responses longer than this are graded on their last

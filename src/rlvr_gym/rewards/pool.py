@@ -1,0 +1,454 @@
+"""A pool of killable worker processes with per-item deadlines.
+
+Why: grading runs LaTeX parsing and sympy on text a model wrote, and some inputs
+(``9^{9^{9^{9}}}``, ten thousand nested braces, 200 KB strings) make sympy hang or eat
+memory. ``signal.alarm`` cannot help (main thread only, cannot stop C code), so every item
+runs in a worker process and its deadline is enforced from outside: the parent SIGKILLs
+the worker, reports :class:`TaskTimeout`, starts a replacement and keeps serving.
+Per-item problems come back as data, never as exceptions.
+
+How: items are grouped into chunks (same ``key`` -> same chunk, so a worker's gold-answer
+cache hits), a chunk goes to an idle worker in one message and the worker streams back one
+result per item, so IPC costs microseconds per item. A deadline counts from when a worker
+starts the item, not from queueing: the first item of a chunk starts when the chunk is
+sent, item ``k + 1`` when result ``k`` arrives. One dispatcher thread waits on all worker
+pipes and process sentinels with :func:`multiprocessing.connection.wait`, its timeout set
+by the nearest deadline: an idle pool burns no CPU, and a timeout is reported milliseconds
+after it expires. The rest of a killed or dead worker's chunk goes back to the front of
+the queue.
+
+Workers come from the ``forkserver`` start method (never ``fork`` from a threaded parent),
+preloaded with ``preload`` so a replacement is ready fast. The forkserver is process-wide:
+modules asked for after it started are imported by each new worker instead, and, as with
+any non-``fork`` start method, the main script needs an ``if __name__ == "__main__":``
+guard. Workers exit when the parent dies (EOF on a liveness pipe); :meth:`WorkerPool.close`
+and an ``atexit`` hook kill and reap them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures as cf
+import contextlib
+import importlib.util
+import logging
+import math
+import multiprocessing
+import os
+import pickle
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from types import TracebackType
+from typing import Any, TypeVar
+
+from rlvr_gym.errors import ConfigError, WorkerPoolError
+from rlvr_gym.rewards import _worker
+from rlvr_gym.rewards._worker import (
+    OK,
+    TIMEOUT,
+    Chunk,
+    Handle,
+    Outcome,
+    Scheduler,
+    describe,
+    when_all_done,
+)
+
+__all__ = ["PoolStats", "TaskFailed", "TaskTimeout", "WorkerPool"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_log = logging.getLogger(__name__)
+_CTX = multiprocessing.get_context("forkserver")
+_START_TIMEOUT_S = 120.0  # a worker that cannot import its preload in this long never will
+_MAX_START_FAILURES = 3  # consecutive start-up failures before the pool gives up
+# The forkserver's, process-wide. This module rather than just `_worker`: a script's main
+# module is re-run in every worker (Python 3.11 ignores "__main__" here), and when it
+# imports the pool that costs nothing if the forkserver already holds it.
+_PRELOAD: list[str] = ["__main__", __name__]
+_PRELOAD_LOCK = threading.Lock()
+_LIVE: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class TaskTimeout:
+    """The item ran past its deadline; its worker was killed and replaced.
+
+    Attributes:
+        elapsed_s: Seconds the item had been running when it was stopped (>= deadline).
+    """
+
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    """The item produced no value.
+
+    Attributes:
+        error: ``"ExcType: message"`` if the function raised, ``"worker died (exit code
+            N)"`` if the process died under it (segfault, ``os._exit``, rlimit), or
+            ``"pool closed"``.
+    """
+
+    error: str
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """A snapshot of the pool; ``completed``, ``timeouts`` and ``failures`` are disjoint.
+
+    Attributes:
+        workers: Configured number of worker processes.
+        alive: Worker processes running (starting or serving).
+        busy: Workers running a chunk.
+        queued: Items waiting for a worker.
+        completed: Items that returned a value.
+        timeouts: Items that became :class:`TaskTimeout`.
+        failures: Items that became :class:`TaskFailed`.
+        restarts: Workers replaced after a timeout, a death or a recycle.
+    """
+
+    workers: int
+    alive: int
+    busy: int
+    queued: int
+    completed: int
+    timeouts: int
+    failures: int
+    restarts: int
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a missing parent package
+        return False
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    """Resolve futures; called outside the pool's lock because callbacks may use the pool."""
+    for fut, status, payload in outcomes:
+        if status == OK:
+            value = payload
+        else:
+            value = TaskTimeout(payload) if status == TIMEOUT else TaskFailed(payload)
+        try:  # noqa: SIM105 - once per item: cheaper than contextlib.suppress
+            fut.set_result(value)
+        except cf.InvalidStateError:  # cancelled by its owner before it ran
+            pass
+
+
+class WorkerPool:
+    """Worker processes that run a picklable function per item, each under a deadline.
+
+    Safe to share between threads and asyncio tasks. Future callbacks run on the
+    dispatcher thread and must not block on this pool.
+
+    Args:
+        workers: Number of worker processes; defaults to ``os.cpu_count()``.
+        preload: Modules imported in every worker before it serves (e.g.
+            ``"rlvr_gym.rewards.math.grader"``), so no item pays for the import.
+        memory_limit_mb: ``RLIMIT_AS`` of each worker; ``None`` for no limit.
+        max_tasks_per_worker: Replace a worker after this many items (bounds leaks).
+        chunk_size: Most items sent to a worker in one message.
+        name: Used in process names and error messages.
+
+    Raises:
+        ConfigError: An argument is out of range or a preload module does not exist.
+        WorkerPoolError: Worker processes cannot be started.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        preload: Sequence[str] = (),
+        memory_limit_mb: int | None = 4096,
+        max_tasks_per_worker: int | None = None,
+        chunk_size: int = 64,
+        name: str = "rlvr-gym",
+    ) -> None:
+        n = (os.cpu_count() or 1) if workers is None else workers
+        sizes = {"workers": n, "chunk_size": chunk_size, "memory_limit_mb": memory_limit_mb,
+                 "max_tasks_per_worker": max_tasks_per_worker}  # fmt: skip
+        if bad := [f"{k}={v}" for k, v in sizes.items() if v is not None and v < 1]:
+            raise ConfigError(f"invalid WorkerPool argument {', '.join(bad)}: must be >= 1")
+        if missing := [m for m in preload if not _importable(m)]:
+            raise ConfigError(f"preload modules {missing} not found — check the spelling")
+        with _PRELOAD_LOCK:  # takes effect if the forkserver is not running yet
+            _PRELOAD.extend(m for m in preload if m not in _PRELOAD)
+            _CTX.set_forkserver_preload(list(_PRELOAD))
+        self._n, self._name, self._chunk_size = n, name, chunk_size
+        self._worker_args = (tuple(preload), memory_limit_mb, f"{name}-worker")
+        self._lock = threading.Lock()  # guards all the state below
+        self._close_lock = threading.Lock()
+        self._sched = Scheduler(max_tasks_per_worker, _START_TIMEOUT_S, _MAX_START_FAILURES)
+        self._closed = self._finished = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        try:
+            for _ in range(n):
+                self._sched.workers.append(self._start_worker())
+        except Exception as exc:
+            self._sched.shutdown()
+            self._release(close_wake=True)
+            msg = f"cannot start worker processes for pool {name!r}: {describe(exc)}"
+            raise WorkerPoolError(msg) from exc
+        self._thread = threading.Thread(target=self._loop, name=f"{name}-dispatcher", daemon=True)
+        self._thread.start()
+        _LIVE.add(self)
+
+    def submit(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        *,
+        deadline_s: float,
+        key: Callable[[T], Hashable] | None = None,
+    ) -> list[cf.Future[R | TaskTimeout | TaskFailed]]:
+        """Queue ``fn(item)`` for every item; one future per item, in input order.
+
+        Cancelling a future before a worker takes its item drops the item.
+
+        Raises:
+            WorkerPoolError: The pool is closed or broken, ``deadline_s`` is not a
+                positive number of seconds, or ``fn`` cannot be pickled.
+        """
+        if not (isinstance(deadline_s, (int, float)) and 0 < deadline_s < math.inf):
+            msg = f"deadline_s={deadline_s!r} is invalid: pass a finite number of seconds > 0"
+            raise WorkerPoolError(msg)
+        try:
+            pickle.dumps(fn)
+        except Exception as exc:
+            msg = f"cannot send {fn!r} to a worker ({describe(exc)}) — pass a module-level"
+            raise WorkerPoolError(msg + " function, not a lambda or closure") from exc
+        futures: list[cf.Future[Any]] = [cf.Future() for _ in items]
+        plan = _worker.plan_chunks(items, key, self._chunk_size, self._n)
+        chunks = [
+            Chunk(fn, [items[i] for i in ix], [futures[i] for i in ix], deadline_s) for ix in plan
+        ]
+        with self._lock:
+            if self._closed or self._sched.broken is not None:
+                broken = self._sched.broken
+                why = f"cannot serve: {broken}" if broken is not None else "is closed"
+                raise WorkerPoolError(
+                    f"worker pool {self._name!r} {why} — create a new WorkerPool (and check "
+                    "that its preload modules import in a fresh interpreter)"
+                )
+            self._sched.queue.extend(chunks)
+            self._wake()  # under the lock: close() may be closing the pipe
+        return futures
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        *,
+        deadline_s: float,
+        key: Callable[[T], Hashable] | None = None,
+    ) -> list[R | TaskTimeout | TaskFailed]:
+        """Run ``fn`` on every item, each under ``deadline_s``; results in input order.
+
+        Args:
+            fn: A picklable module-level function.
+            items: Picklable inputs.
+            deadline_s: Most seconds one item may run once a worker has started it.
+            key: Items with equal keys share a chunk (up to ``chunk_size``), hence a worker.
+
+        Raises:
+            WorkerPoolError: Misuse only (see :meth:`submit`); per-item problems are
+                returned as :class:`TaskTimeout` / :class:`TaskFailed`.
+        """
+        futures = self.submit(fn, items, deadline_s=deadline_s, key=key)
+        done = threading.Event()
+        when_all_done(futures, done.set)
+        try:
+            done.wait()
+        finally:
+            if not done.is_set():  # interrupted: do not leave our items queued
+                for fut in futures:
+                    fut.cancel()
+        return [fut.result() for fut in futures]
+
+    def run(
+        self, fn: Callable[[T], R], item: T, *, deadline_s: float
+    ) -> R | TaskTimeout | TaskFailed:
+        """Run ``fn(item)`` under ``deadline_s``; see :meth:`map`."""
+        return self.map(fn, [item], deadline_s=deadline_s)[0]
+
+    async def amap(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        *,
+        deadline_s: float,
+        key: Callable[[T], Hashable] | None = None,
+    ) -> list[R | TaskTimeout | TaskFailed]:
+        """Asyncio version of :meth:`map`; never blocks the event loop.
+
+        Cancelling the awaiting task drops the items no worker has started yet; the pool
+        stays usable.
+        """
+        futures = self.submit(fn, items, deadline_s=deadline_s, key=key)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def finish() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def wake_loop() -> None:
+            with contextlib.suppress(RuntimeError):  # loop closed: nobody is waiting
+                loop.call_soon_threadsafe(finish)
+
+        when_all_done(futures, wake_loop)
+        try:
+            await done
+        except asyncio.CancelledError:
+            for fut in futures:
+                fut.cancel()
+            raise
+        return [fut.result() for fut in futures]
+
+    def stats(self) -> PoolStats:
+        """Return a consistent snapshot of the pool's state and counters."""
+        with self._lock:
+            sc = self._sched
+            busy = sum(w.chunk is not None for w in sc.workers)
+            queued = sum(len(c.items) for c in sc.queue)
+            counters = (sc.completed, sc.timeouts, sc.failures, sc.restarts)
+            return PoolStats(self._n, len(sc.workers), busy, queued, *counters)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Kill and reap the workers; pending items become ``TaskFailed("pool closed")``.
+
+        Idempotent and safe from any thread, including a future callback.
+        """
+        with self._close_lock:
+            if self._finished:
+                return
+            end = time.monotonic() + timeout
+            with self._lock:
+                self._closed = True
+                self._wake()
+            if threading.current_thread() is not self._thread:
+                self._thread.join(timeout)
+            stopped = not self._thread.is_alive()
+            with self._lock:
+                self._sched.shutdown()  # no-op if the dispatcher already did it
+                reaping = self._sched.reaping if stopped else []
+            self._release(close_wake=stopped)
+            for proc in reaping:  # the dispatcher is gone: nobody else touches them
+                proc.join(max(0.0, end - time.monotonic()))
+                if proc.exitcode is not None:
+                    proc.close()
+            self._finished = True
+            _LIVE.discard(self)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ dispatcher thread
+
+    def _loop(self) -> None:
+        try:
+            while self._step():
+                pass
+        except BaseException as exc:  # a bug here must not leave callers waiting forever
+            _log.exception("worker pool %r dispatcher crashed", self._name)
+            with self._lock:
+                self._sched.broken = f"dispatcher crashed: {describe(exc)}"
+                self._closed = True
+                self._sched.shutdown()
+            self._release(close_wake=False)
+
+    def _step(self) -> bool:
+        """One wait-and-handle round; False once the pool is closed."""
+        sched = self._sched
+        with self._lock:
+            if closed := self._closed:
+                sched.shutdown()
+            timeout = max(0.0, sched.next_deadline() - time.monotonic())
+            if sched.outcomes or sched.spawn_needed:  # left by a failed start: act now
+                timeout = 0.0
+            conns = {w.conn: w for w in sched.workers if not w.eof}
+            exits = {w.proc.sentinel: w for w in sched.workers}
+            reaps = {p.sentinel: p for p in sched.reaping}
+        if closed:
+            self._release(close_wake=False)
+            return False
+        objects: list[Connection | int] = [self._wake_r, *conns, *exits, *reaps]
+        ready = wait(objects, None if timeout == math.inf else timeout)
+        with self._lock:
+            for obj in ready:
+                if isinstance(obj, Connection):
+                    sched.receive(conns[obj])
+                elif obj == self._wake_r:
+                    with contextlib.suppress(OSError):
+                        while os.read(self._wake_r, 4096):
+                            pass
+                elif isinstance(obj, int) and obj in exits:
+                    sched.exited(exits[obj])
+                elif isinstance(obj, int) and obj in reaps:
+                    sched.reaped(reaps[obj])
+            sched.expire(time.monotonic())
+            sched.assign()  # in this round, so a chunk that cannot be sent is reported now
+            outcomes, sched.outcomes = sched.outcomes, []
+            spawn, sched.spawn_needed = sched.spawn_needed, 0
+        _settle(outcomes)
+        for _ in range(spawn):  # after settling, so a timeout is reported first
+            try:
+                worker = self._start_worker()
+            except Exception as exc:
+                with self._lock:
+                    sched.start_failed(f"cannot start a worker: {describe(exc)}")
+            else:
+                with self._lock:  # a close() meanwhile is seen on the next round
+                    sched.workers.append(worker)
+        return True
+
+    def _start_worker(self) -> Handle:
+        return Handle(_CTX, *self._worker_args)
+
+    def _wake(self) -> None:
+        """Interrupt the dispatcher's wait (called under the lock)."""
+        with contextlib.suppress(OSError):  # full pipe: a wake-up is already pending
+            if self._wake_w >= 0:
+                os.write(self._wake_w, b"\0")
+
+    def _release(self, *, close_wake: bool) -> None:
+        """Settle what shutdown produced; close the wake-up pipe once nobody waits on it."""
+        with self._lock:
+            outcomes, self._sched.outcomes = self._sched.outcomes, []
+        _settle(outcomes)
+        if close_wake:
+            with self._lock:
+                for fd in (self._wake_r, self._wake_w):
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+                self._wake_r = self._wake_w = -1
+
+
+def _close_all() -> None:
+    """At interpreter exit, leave no worker processes behind."""
+    for pool in list(_LIVE):
+        pool.close(timeout=1.0)
+
+
+atexit.register(_close_all)
