@@ -938,6 +938,8 @@ NO_ANSWER = [
 
 ROBUSTNESS = [
     _c("robustness/long-no-answer", "a" * 200_000, "1", N),
+    _c("robustness/pm-before-bare-frac", box(r"\pm\frac"), "5", H),
+    _c("robustness/bare-pm", box(r"\pm"), "5", W),
     _c("robustness/tower-of-powers", box("9^{9^{9^{9}}}"), "1", W),
     _c("robustness/tower-of-powers-allowed", box("9^{9^{9^{9}}}"), "1", W, **_ALLOW),
     _c("robustness/huge-factorial-allowed", box("1000000!"), "1", W, **_ALLOW),

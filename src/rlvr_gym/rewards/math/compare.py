@@ -80,13 +80,13 @@ def _numeric(expr: sympy.Expr) -> sympy.Expr:
 def _close(a: sympy.Expr, b: sympy.Expr) -> bool:
     """Numeric equality at 40 digits, for finite real or complex values."""
     na, nb = _numeric(a), _numeric(b)
-    if not (na.is_number and nb.is_number):
+    if not (na.is_number and nb.is_number) or na.has(sympy.nan) or nb.has(sympy.nan):
         return False
-    diff = abs(na - nb)
-    scale = max(abs(na), abs(nb), sympy.Integer(1))
     try:
+        diff = abs(na - nb)
+        scale = max(abs(na), abs(nb), sympy.Integer(1))
         return bool(diff <= _REL_TOL * scale)
-    except TypeError:
+    except TypeError:  # NaN or non-comparable (e.g. an unevaluated complex) values
         return False
 
 

@@ -50,8 +50,13 @@ def _collapse(values: list[Value], unev: bool) -> Value | None:
     """One value if all candidates agree with the first, else None (a hedge)."""
     first = values[0]
     for other in values[1:]:
-        if not values_equal(first, other, allow_unevaluated=True):
-            return None
+        if other == first:
+            continue
+        try:
+            if not values_equal(first, other, allow_unevaluated=True):
+                return None
+        except (UnsupportedLatex, Unevaluated):
+            return None  # different unparseable texts: still different answers
     return first
 
 
@@ -101,16 +106,19 @@ def _grade(response: str, gold: str, cfg: MathConfig) -> RewardResult:
         return _result(
             cfg, Status.CORRECT, cands[0], f"identical to gold after normalisation ({ex.source})"
         )
-    pred_v, shown = _prediction(cands, gold_v, cfg)
-    if pred_v is None:
-        return _result(
-            cfg, Status.HEDGED, shown, "several different final answers for a single gold"
-        )
+    shown = " | ".join(cands)
     try:
+        pred_v, shown = _prediction(cands, gold_v, cfg)
+        if pred_v is None:
+            return _result(cfg, Status.HEDGED, shown, "several different final answers")
         ok = values_equal(gold_v, pred_v, allow_unevaluated=cfg.allow_unevaluated)
     except Unevaluated as exc:
         return _result(cfg, Status.INCORRECT, shown, f"unevaluated: {exc}")
     except UnsupportedLatex as exc:
         return _result(cfg, Status.INCORRECT, shown, f"unparseable answer: {exc}")
+    except (ValueError, TypeError, ArithmeticError, NotImplementedError) as exc:
+        # sympy rejecting what the model wrote (a non-real interval end, NaN, ...):
+        # the answer is not a valid value, which is the model's fault, not ours.
+        return _result(cfg, Status.INCORRECT, shown, f"invalid answer: {type(exc).__name__}: {exc}")
     status = Status.CORRECT if ok else Status.INCORRECT
     return _result(cfg, status, shown, f"gold {gold_norm!r} vs {shown!r} ({ex.source})")

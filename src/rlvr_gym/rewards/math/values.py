@@ -276,7 +276,10 @@ def _plus_minus(s: str) -> Value:
     rel = _relation(s)
     if rel is not None and rel.ops == ("=",) and SINGLE_SYMBOL.match(rel.sides[0]):
         return _plus_minus(rel.sides[1])
-    a, _, b = (part.strip() for part in re.split(r"(\\pm|\\mp|±)", s, maxsplit=1))
+    parts = re.split(r"(\\pm|\\mp|±)", s, maxsplit=1)
+    if len(parts) != 3:
+        return parse_value(s, allow_list=False)
+    a, _, b = (part.strip() for part in parts)
     if not b:
         return Text(s, "")  # a bare \pm is not an answer
     if not a:
