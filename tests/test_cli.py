@@ -284,3 +284,21 @@ def test_no_command_is_a_usage_error() -> None:
     proc = run()
     assert proc.returncode == 2
     assert "usage:" in proc.stderr
+
+
+def test_score_keys_already_in_the_input_are_replaced_not_duplicated(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    raw = (
+        b'{"response": "\\\\boxed{7}", "answer": "7", "status": "stale", "reward": -1}\n'
+        b'  {"response": "\\\\boxed{8}", "answer": "7", "meta": {"k": [1, 2]}}  \r\n'
+    )
+    src.write_bytes(raw)
+    proc = run("score", "--env", MATH, "--input", str(src), "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2
+    for line in lines:  # duplicate keys would survive as text even though json.loads hides them
+        assert line.count('"status"') == 1 and line.count('"reward"') == 1, line
+    first, second = (json.loads(line) for line in lines)
+    assert (first["status"], first["reward"]) == ("correct", 1.0)
+    assert (second["status"], second["meta"]) == ("incorrect", {"k": [1, 2]})

@@ -193,11 +193,17 @@ class Summary:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A well-formed input line waiting for its score."""
+    """A well-formed input line waiting for its score.
+
+    ``text`` is the line as read, kept so the output can be the input text with the
+    score fields spliced in instead of a re-serialisation of the whole record (the
+    response dominates the line, and re-encoding it costs more than grading it).
+    """
 
     record: dict[str, Any]
     response: str
     answer: str
+    text: str = ""
 
 
 def _error(lineno: int, message: str, record: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -234,7 +240,7 @@ def parse_line(lineno: int, raw: bytes, fields: Fields) -> _Pending | dict[str, 
                 obj,
             )
         values.append(value)
-    return _Pending(obj, values[0], values[1])
+    return _Pending(obj, values[0], values[1], text)
 
 
 def _score_pending(
@@ -253,6 +259,29 @@ def _score_pending(
     return results, ""
 
 
+def _outcomes(
+    lines: Sequence[tuple[int, bytes]],
+    slots: Sequence[_Pending | dict[str, Any]],
+    results: list[RewardResult] | None,
+    failure: str,
+) -> list[tuple[_Pending | None, dict[str, Any]]]:
+    """Per input line, in order: the pending line (None for a bad line) and its fields.
+
+    For a scored line the fields are the score to add to its record; for a bad line
+    they are the whole error record.
+    """
+    scored = iter(results or [])
+    out: list[tuple[_Pending | None, dict[str, Any]]] = []
+    for (lineno, _), slot in zip(lines, slots, strict=True):
+        if not isinstance(slot, _Pending):
+            out.append((None, slot))
+        elif results is None:
+            out.append((slot, {"status": INFRA_ERROR_STATUS, "line": lineno, "error": failure}))
+        else:
+            out.append((slot, next(scored).to_dict()))
+    return out
+
+
 def _merge(
     lines: Sequence[tuple[int, bytes]],
     slots: Sequence[_Pending | dict[str, Any]],
@@ -260,19 +289,10 @@ def _merge(
     failure: str,
 ) -> list[dict[str, Any]]:
     """One output record per input line, in input order."""
-    scored = iter(results or [])
-    out: list[dict[str, Any]] = []
-    for (lineno, _), slot in zip(lines, slots, strict=True):
-        if not isinstance(slot, _Pending):
-            out.append(slot)
-            continue
-        rec = dict(slot.record)
-        if results is None:
-            rec.update({"status": INFRA_ERROR_STATUS, "line": lineno, "error": failure})
-        else:
-            rec.update(next(scored).to_dict())
-        out.append(rec)
-    return out
+    return [
+        {**p.record, **fields} if p is not None else fields
+        for p, fields in _outcomes(lines, slots, results, failure)
+    ]
 
 
 def score_lines(
@@ -302,6 +322,20 @@ def iter_batches(stream: IO[bytes], batch_size: int) -> Iterator[list[tuple[int,
             batch = []
     if batch:
         yield batch
+
+
+def dump_scored(pending: _Pending, scores: dict[str, Any]) -> bytes:
+    """The output line of a scored input: its own text with ``scores`` appended.
+
+    Falls back to re-serialising the merged record when the input already has one of
+    the score keys (so no JSON object ever carries a duplicate key).
+    """
+    body = pending.text.rstrip()
+    if body.endswith("}") and not scores.keys() & pending.record.keys():
+        extra = json.dumps(scores, ensure_ascii=False)[1:]
+        sep = ", " if pending.record else ""
+        return (body[:-1].rstrip() + sep + extra + "\n").encode("utf-8")
+    return dump({**pending.record, **scores})
 
 
 def dump(record: dict[str, Any]) -> bytes:
@@ -342,12 +376,12 @@ def score_stream(
     def drain_one() -> None:
         batch, slots, fut = inflight.popleft()
         results, failure = fut.result()
-        records = _merge(batch, slots, results, failure)
+        outcomes = _outcomes(batch, slots, results, failure)
         summary.scorer_failures += bool(failure)
-        sink.write(b"".join(dump(r) for r in records))
+        sink.write(b"".join(dump_scored(p, f) if p else dump(f) for p, f in outcomes))
         sink.flush()
-        for r in records:
-            summary.add(r)
+        for _, fields in outcomes:
+            summary.add(fields)
         if on_batch is not None:
             on_batch(len(batch), sum(len(raw) for _, raw in batch))
 
