@@ -460,6 +460,10 @@ _TWO_BOXES_REV = _QUAD + " The solutions are $\\boxed{2}$ and $\\boxed{1}$."
 _TWO_BOXES_WRONG = _QUAD + " The solutions are $\\boxed{1}$ and $\\boxed{3}$."
 
 SETS = [
+    _c("sets/pm-inside-set", box(r"\{-2, 1+\sqrt{5}, 1-\sqrt{5}\}"), r"\{1\pm\sqrt{5},-2\}", C),
+    _c("sets/pm-set-wrong", box(r"\{2, 1+\sqrt{5}, 1-\sqrt{5}\}"), r"\{1\pm\sqrt{5},-2\}", W),
+    _c("sets/membership-interval", box(r"x \in [-2, 7]"), r"[-2,7]", C),
+    _c("sets/membership-interval-open", box(r"x \in (-2, 7]"), r"[-2,7]", W),
     _c("sets/reordered", box("2, 1", _QUAD), "1, 2", C),
     _c("sets/braces", box(r"\{1,2\}", _QUAD), "1, 2", C),
     _c("sets/braces-reordered", box(r"\{2, 1\}", _QUAD), "1, 2", C),

@@ -44,6 +44,8 @@ _REL_CANON = {
 _UNION = re.compile(r"\\cup|∪|\\text\{\s*U\s*\}")
 SINGLE_SYMBOL = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?$|^\\[a-zA-Z]+$")
 FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}
+_MEMBER = re.compile(r"^[a-zA-Z]\s*\\in(?![a-zA-Z])\s*")
+_PM = re.compile(r"\\pm|\\mp|±")
 _PLAIN_MATH_CMDS = re.compile(r"\\(?:frac|sqrt|pi|cdot|times|infty|left|right|log|ln|sin|cos)")
 
 
@@ -236,9 +238,20 @@ def parse_value(s: str, *, allow_list: bool = True) -> Value:
     env = _ENV.fullmatch(s)
     if env:
         return _matrix(env.group(2))
+    member = _MEMBER.match(s)
+    if member:  # "x \in [-2, 7]" states the set the answer lies in
+        return parse_value(s[member.end() :], allow_list=allow_list)
     if s.startswith("\\{") and s.endswith("\\}"):
-        inner = split_top(s[2:-2], re.compile(","))
-        return Collection(tuple(parse_value(p, allow_list=False) for p in inner if p), "set")
+        inner = [p for p in split_top(s[2:-2], re.compile(",")) if p]
+        items: list[Value] = []
+        for part in inner:
+            value = parse_value(part, allow_list=False)
+            if isinstance(value, Scalar) and _PM.search(part):
+                pm = _plus_minus(part)  # {1 \pm \sqrt5, -2} has three members
+                items.extend(pm.items if isinstance(pm, Collection) else (pm,))
+            else:
+                items.append(value)
+        return Collection(tuple(items), "set")
     if allow_list:
         if _UNION.search(s):
             iv = _interval(s)
@@ -247,7 +260,7 @@ def parse_value(s: str, *, allow_list: bool = True) -> Value:
         items = [p for p in split_top(s, _CONNECTIVES) if p]
         if len(items) > 1:
             return _several([parse_value(p, allow_list=False) for p in items])
-        if "\\pm" in s or "\\mp" in s or "±" in s:
+        if _PM.search(s):
             return _plus_minus(s)
     if s and s[0] in "([" and s[-1] in ")]" and _matching_close(s, 0) == len(s) - 1:
         inner = split_top(s[1:-1], re.compile(","))
