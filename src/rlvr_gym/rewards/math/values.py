@@ -243,15 +243,15 @@ def parse_value(s: str, *, allow_list: bool = True) -> Value:
         return parse_value(s[member.end() :], allow_list=allow_list)
     if s.startswith("\\{") and s.endswith("\\}"):
         inner = [p for p in split_top(s[2:-2], re.compile(",")) if p]
-        items: list[Value] = []
+        members: list[Value] = []
         for part in inner:
             value = parse_value(part, allow_list=False)
             if isinstance(value, Scalar) and _PM.search(part):
                 pm = _plus_minus(part)  # {1 \pm \sqrt5, -2} has three members
-                items.extend(pm.items if isinstance(pm, Collection) else (pm,))
+                members.extend(pm.items if isinstance(pm, Collection) else (pm,))
             else:
-                items.append(value)
-        return Collection(tuple(items), "set")
+                members.append(value)
+        return Collection(tuple(members), "set")
     if allow_list:
         if _UNION.search(s):
             iv = _interval(s)
