@@ -5,7 +5,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=bootstrap.sh
 source "$ROOT/scripts/bootstrap.sh"
+# shellcheck source=docker.sh
+source "$ROOT/scripts/docker.sh"  # sandbox tests need a real daemon (installed and started here)
 cd "$ROOT"
+echo "[test] sandbox image" >&2
+rlvr-gym sandbox build >/dev/null
 
 echo "[test] ruff" >&2
 ruff check src tests bench

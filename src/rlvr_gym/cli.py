@@ -1,4 +1,4 @@
-"""Command-line interface: ``rlvr-gym score | envs | demo``.
+"""Command-line interface: ``rlvr-gym score | envs | demo | sandbox build``.
 
 The CLI only parses arguments, opens files and prints; scoring rules live in
 :mod:`rlvr_gym.scoring` so the same behaviour is available from Python.
@@ -105,6 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="score the built-in math demo set and print a table")
     demo.add_argument("--workers", type=_positive_int, help="grading processes")
+
+    sandbox = sub.add_parser("sandbox", help="manage the code-execution sandbox")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
+    build = sandbox_sub.add_parser(
+        "build",
+        help="build the sandbox Docker image (no registry needed) and print its tag",
+        description="Build the sandbox image from a Debian rootfs (debootstrap, needs root "
+        "the first time), import it and add the supervisor; an image whose content hash "
+        "is unchanged is reused. Prints the image tag on stdout, progress on stderr.",
+    )
+    build.add_argument(
+        "--force", action="store_true", help="rebuild from scratch even if the image exists"
+    )
     return parser
 
 
@@ -116,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_score(args)
         if args.command == "envs":
             return _cmd_envs()
+        if args.command == "sandbox":
+            return _cmd_sandbox_build(args)
         return _cmd_demo(args)
     except _UsageError as exc:
         _eprint(f"rlvr-gym: error: {exc}")
@@ -242,6 +257,13 @@ def _cmd_envs() -> int:
         text = descriptions.get(env_id, "(no description)")
         mark = "" if env_id in scorable else "  [no offline scorer yet]"
         print(f"{env_id:<{width}}  {text}{mark}")
+    return EXIT_OK
+
+
+def _cmd_sandbox_build(args: argparse.Namespace) -> int:
+    from rlvr_gym.sandbox.image import ensure_image
+
+    print(ensure_image(force=args.force), flush=True)
     return EXIT_OK
 
 
