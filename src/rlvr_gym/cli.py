@@ -1,4 +1,4 @@
-"""Command-line interface: ``rlvr-gym score | envs | demo | sandbox build``.
+"""Command-line interface: ``rlvr-gym score | envs | demo | sandbox build | sandbox run``.
 
 The CLI only parses arguments, opens files and prints; scoring rules live in
 :mod:`rlvr_gym.scoring` so the same behaviour is available from Python.
@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -118,6 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--force", action="store_true", help="rebuild from scratch even if the image exists"
     )
+    run = sandbox_sub.add_parser(
+        "run",
+        help="run program files in the sandbox, one JSON result per line",
+        description="Run each FILE in turn through one warm sandbox pool and print one "
+        "JSON object per file (status, exit_code, stdout, stderr, cpu_s, wall_s, ...). "
+        "The pool is torn down on exit, also on Ctrl-C or SIGTERM. Exit code 1 when a "
+        "run hit an infra_error (the sandbox failed, not the program).",
+    )
+    run.add_argument("files", nargs="+", metavar="FILE", help="program source files")
+    run.add_argument("--language", default="python", help="python or cpp (default: python)")
+    run.add_argument("--stdin", metavar="F", help="file fed to every program's stdin")
+    run.add_argument("--cpu-s", type=_positive_float, default=2.0, metavar="S")
+    run.add_argument("--wall-s", type=_positive_float, default=5.0, metavar="S")
+    run.add_argument("--memory-mb", type=_positive_int, default=512, metavar="M")
+    run.add_argument("--pool-size", type=_positive_int, metavar="N", help="containers")
+    run.add_argument(
+        "--backend", choices=("docker", "process", "auto"), default="auto", help="(default: auto)"
+    )
     return parser
 
 
@@ -129,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_score(args)
         if args.command == "envs":
             return _cmd_envs()
+        if args.command == "sandbox" and args.sandbox_command == "run":
+            return _cmd_sandbox_run(args)
         if args.command == "sandbox":
             return _cmd_sandbox_build(args)
         return _cmd_demo(args)
@@ -265,6 +287,47 @@ def _cmd_sandbox_build(args: argparse.Namespace) -> int:
 
     print(ensure_image(force=args.force), flush=True)
     return EXIT_OK
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through `with Sandbox`, which removes the pool
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise _UsageError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+
+
+def _cmd_sandbox_run(args: argparse.Namespace) -> int:
+    from rlvr_gym.errors import ConfigError
+    from rlvr_gym.sandbox.api import LANGUAGES, Sandbox
+    from rlvr_gym.sandbox.types import ExecutionLimits
+
+    if args.language not in LANGUAGES:
+        raise _UsageError(f"unknown --language {args.language!r}; known: {', '.join(LANGUAGES)}")
+    sources = [(path, _read_file(path)) for path in args.files]  # fail before starting a pool
+    stdin = _read_file(args.stdin) if args.stdin else b""
+    try:
+        limits = ExecutionLimits(
+            cpu_s=args.cpu_s, wall_s=args.wall_s, memory_bytes=args.memory_mb * 1024 * 1024
+        )
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from None
+    main_file = LANGUAGES[args.language].file_name
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    failed = False
+    try:
+        with Sandbox(args.backend, pool_size=args.pool_size, limits=limits) as sandbox:
+            for path, source in sources:
+                result = sandbox.run({main_file: source}, language=args.language, stdin=stdin)
+                failed |= result.status == "infra_error"
+                print(json.dumps({"file": path, **result.to_json()}), flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 def _clip(text: Any, width: int) -> str:

@@ -33,7 +33,6 @@ import contextlib
 import itertools
 import logging
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -44,10 +43,12 @@ import time
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.sandbox import protocol
+from rlvr_gym.sandbox._channel import Lost as _Lost
+from rlvr_gym.sandbox._channel import exchange, forward_stderr
 from rlvr_gym.sandbox.errors import SandboxError
 from rlvr_gym.sandbox.types import CleanupReport, ExecutionRequest, ExecutionResponse
 
@@ -71,10 +72,6 @@ _BWRAP_CAPS = (
 _BWRAP_WORKDIR = "/tmp"  # a private tmpfs inside bwrap; the supervisor must live elsewhere
 _SUPERVISOR_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}  # no secrets
 _STEP_SLACK_S = 1.0  # per step: pipe grace after exit, reaping, sweeping, wiping
-
-
-class _Lost(Exception):
-    """The supervisor stopped answering properly (exited, timed out, garbled reply)."""
 
 
 def bwrap_available() -> bool:
@@ -297,7 +294,7 @@ class ProcessSandbox:
         os.set_blocking(proc.stdin.fileno(), False)
         os.set_blocking(proc.stdout.fileno(), False)
         threading.Thread(
-            target=_forward_stderr, args=(proc.stderr,), name="sandbox-stderr", daemon=True
+            target=forward_stderr, args=(proc.stderr,), name="sandbox-stderr", daemon=True
         ).start()
         reply = self._call({"op": "ping"}, time.monotonic() + self._start_timeout)
         if reply.get("op") != "pong":
@@ -332,67 +329,8 @@ class ProcessSandbox:
         proc = self._proc
         if proc is None or proc.stdin is None or proc.stdout is None:
             raise _Lost("no supervisor running")
-        try:
-            frame = protocol.encode_frame(message, self._max_frame)
-        except ValueError as exc:  # FrameTooLarge, or text that is not valid Unicode
-            raise ConfigError(f"cannot send the request to the sandbox: {exc}") from None
-        _write_all(proc.stdin.fileno(), frame, deadline)
-        out = proc.stdout.fileno()
-        try:
-            length = protocol.parse_header(_read_exact(out, protocol.HEADER.size, deadline))
-            return protocol.decode_payload(_read_exact(out, length, deadline))
-        except protocol.FrameError as exc:
-            raise _Lost(f"garbled reply: {exc}") from exc
-
-
-def _wait_fd(fd: int, events: int, deadline: float) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise _Lost("no reply within the backstop deadline")
-    poller = select.poll()
-    poller.register(fd, events)
-    poller.poll(remaining * 1000)
-
-
-def _write_all(fd: int, data: bytes, deadline: float) -> None:
-    view = memoryview(data)
-    while view:
-        _wait_fd(fd, select.POLLOUT, deadline)
-        try:
-            view = view[os.write(fd, view) :]
-        except BlockingIOError:
-            continue
-        except OSError as exc:
-            raise _Lost(f"cannot write to the supervisor: {exc}") from exc
-
-
-def _read_exact(fd: int, size: int, deadline: float) -> bytes:
-    parts: list[bytes] = []
-    got = 0
-    while got < size:
-        _wait_fd(fd, select.POLLIN, deadline)
-        try:
-            chunk = os.read(fd, min(size - got, 1 << 20))
-        except BlockingIOError:
-            continue
-        except OSError as exc:
-            raise _Lost(f"cannot read from the supervisor: {exc}") from exc
-        if not chunk:
-            raise _Lost("the supervisor exited")
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
-
-
-def _forward_stderr(stream: IO[bytes]) -> None:
-    """Log the supervisor's diagnostics (it writes only on trouble) until it exits."""
-    try:
-        for line in stream:
-            _log.warning("sandbox supervisor: %s", line.decode("utf-8", "replace").rstrip())
-    except (OSError, ValueError):
-        pass
-    finally:
-        stream.close()
+        stdin, stdout = proc.stdin.fileno(), proc.stdout.fileno()
+        return exchange(stdin, stdout, message, self._max_frame, deadline)
 
 
 def _descendants(root: int) -> set[int]:
