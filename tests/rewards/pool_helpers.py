@@ -84,3 +84,40 @@ def has_module(name: str) -> bool:
 
 def identity(x: object) -> object:
     return x
+
+
+def pid_unless_negative(x: int) -> tuple[int, int]:
+    """``(x, pid)``; -1 spins forever, -2 kills the worker (exit code 3)."""
+    while x == -1:
+        pass
+    if x == -2:
+        os._exit(3)
+    return x, os.getpid()
+
+
+def nap_or_spin(seconds: float) -> float:
+    """Sleep ``seconds``, or spin forever if negative."""
+    while seconds < 0:
+        pass
+    time.sleep(seconds)
+    return seconds
+
+
+def _refuse_to_load() -> None:
+    raise RuntimeError("refuses to load")
+
+
+class LoadsBadly:
+    """Pickles fine in the worker; unpickling it (in the parent) raises."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _refuse_to_load, ()
+
+
+def unloadable_if_negative(x: int) -> object:
+    return LoadsBadly() if x < 0 else x
+
+
+def key_and_pid_after_nap(item: tuple[str, int]) -> tuple[str, int]:
+    time.sleep(0.05)
+    return item[0], os.getpid()

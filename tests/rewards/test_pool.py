@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rlvr_gym.errors import ConfigError, WorkerPoolError
+from rlvr_gym.rewards import pool as pool_module
 from rlvr_gym.rewards.pool import PoolStats, TaskFailed, TaskTimeout, WorkerPool
 from tests.rewards import pool_helpers as h
 
@@ -107,6 +108,17 @@ def test_same_key_runs_in_same_worker(pool: WorkerPool) -> None:
     assert all(len(p) == 1 for p in pids.values()), pids
 
 
+def test_chunks_of_one_key_stay_on_the_worker_that_has_it() -> None:
+    with WorkerPool(2, chunk_size=2) as p:
+        p.map(h.square, [1, 2], deadline_s=5)
+        _wait_healthy(p)
+        items = [(k, i) for k in ("a", "b") for i in range(4)]  # two keys, two chunks each
+        out = p.map(h.key_and_pid_after_nap, items, deadline_s=5, key=lambda it: it[0])
+        pids = {k: {pid for kk, pid in out if kk == k} for k in "ab"}  # type: ignore[misc]
+        assert len(pids["a"]) == len(pids["b"]) == 1, pids  # not both workers parse "a"
+        assert pids["a"] != pids["b"]  # and the two keys ran side by side
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(-1000, 1000)), max_size=80))
 def test_order_property(pool: WorkerPool, items: list[tuple[int, int]]) -> None:
@@ -163,6 +175,76 @@ def test_queueing_does_not_count_against_the_deadline() -> None:
         p.run(h.square, 1, deadline_s=5)
         out = p.map(h.sleep_for, [0.3] * 5, deadline_s=0.5)
         assert out == [0.3] * 5
+
+
+def test_a_result_that_ends_past_its_deadline_is_a_timeout() -> None:
+    with WorkerPool(1) as p:
+        first = p.submit(h.sleep_for, [0.2], deadline_s=5)[0]
+        late = p.submit(h.sleep_for, [0.3], deadline_s=0.1)[0]
+        # Stall the dispatcher (it runs callbacks) while `late` runs: no kill can stop it.
+        first.add_done_callback(lambda _: time.sleep(0.6))
+        out = late.result(timeout=10)
+        assert isinstance(out, TaskTimeout), out
+        assert out.elapsed_s >= 0.1
+        stats = _wait_healthy(p)
+        assert (stats.completed, stats.timeouts, stats.restarts) == (1, 1, 0)
+
+
+@pytest.fixture
+def no_early_flush(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers hold every result until their chunk ends, so none arrives mid-chunk."""
+    monkeypatch.setattr(pool_module, "_FLUSH_S", 60.0)
+
+
+@pytest.mark.usefixtures("no_early_flush")
+def test_items_a_worker_moved_past_do_not_time_out() -> None:
+    with WorkerPool(1) as p:  # no result arrives for 0.8 s, but no item runs 0.5 s
+        out = p.map(h.sleep_for, [0.2] * 4, deadline_s=0.5, key=lambda _: "one")
+        assert out == [0.2] * 4
+        assert p.stats().timeouts == 0
+
+
+@pytest.mark.usefixtures("no_early_flush")
+def test_timeout_is_charged_to_the_item_that_ran_too_long() -> None:
+    with WorkerPool(1) as p:
+        p.run(h.square, 1, deadline_s=5)  # worker up
+        out = p.map(h.nap_or_spin, [0.6, -1.0], deadline_s=1.0, key=lambda _: "one")
+        assert out[0] == 0.6  # finished in time; its unsent result was lost and re-run
+        assert isinstance(out[1], TaskTimeout), out
+        # counted from when the spinning item started (from the chunk's start: >= 1.6)
+        assert 1.0 <= out[1].elapsed_s < 1.0 + SLACK_S
+        stats = _wait_healthy(p)
+        assert (stats.completed, stats.timeouts, stats.restarts) == (2, 1, 1)
+
+
+@pytest.mark.usefixtures("no_early_flush")
+@pytest.mark.parametrize(
+    ("bad", "lost_as"), [(-1, TaskTimeout), (-2, TaskFailed)], ids=["stuck", "crash"]
+)
+def test_unflushed_results_of_a_lost_worker_are_run_again(bad: int, lost_as: type) -> None:
+    with WorkerPool(1) as p:
+        out = p.map(h.pid_unless_negative, [1, 2, 3, bad, 4, 5], deadline_s=0.3, key=lambda _: 0)
+        assert isinstance(out[3], lost_as), out
+        if isinstance(out[3], TaskFailed):
+            assert out[3].error == "worker died (exit code 3)"
+        done = out[:3] + out[4:]
+        assert [o[0] for o in done] == [1, 2, 3, 4, 5]  # type: ignore[index]
+        # 1-3 finished in the lost worker but their results never left it: the
+        # replacement ran them again, with 4 and 5
+        assert len({o[1] for o in done}) == 1  # type: ignore[index]
+        stats = _wait_healthy(p)
+        assert (stats.completed, stats.restarts) == (5, 1)
+        assert stats.timeouts + stats.failures == 1
+
+
+@pytest.mark.usefixtures("no_early_flush")
+def test_a_result_the_parent_cannot_load_fails_only_its_item() -> None:
+    with WorkerPool(1) as p:
+        out = p.map(h.unloadable_if_negative, [1, -1, 2], deadline_s=5, key=lambda _: 0)
+        assert out[0] == 1 and out[2] == 2
+        assert out[1] == TaskFailed("cannot load the result: RuntimeError: refuses to load")
+        stats = _wait_healthy(p)
+        assert (stats.completed, stats.failures, stats.restarts) == (2, 1, 0)
 
 
 def test_many_pathological_items_leave_the_pool_healthy(baseline: set[int]) -> None:
@@ -267,6 +349,15 @@ async def test_cancelling_amap_leaves_the_pool_usable() -> None:
 def test_submit_returns_futures_in_order(pool: WorkerPool) -> None:
     futures = pool.submit(h.square, [3, 4, 5], deadline_s=5)
     assert [f.result(timeout=5) for f in futures] == [9, 16, 25]
+
+
+def test_cancelled_futures_are_dropped() -> None:
+    with WorkerPool(1) as p:
+        futures = p.submit(h.sleep_for, [0.2, 0.2, 0.2, 0.2], deadline_s=5)
+        assert futures[3].cancel()  # still queued: one item per chunk, one worker
+        assert [f.result(timeout=5) for f in futures[:3]] == [0.2] * 3
+        assert futures[3].cancelled()
+        assert _wait_healthy(p).completed == 3
 
 
 # ----------------------------------------------------------------------------- lifecycle

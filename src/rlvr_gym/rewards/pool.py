@@ -8,14 +8,31 @@ the worker, reports :class:`TaskTimeout`, starts a replacement and keeps serving
 Per-item problems come back as data, never as exceptions.
 
 How: items are grouped into chunks (same ``key`` -> same chunk, so a worker's gold-answer
-cache hits), a chunk goes to an idle worker in one message and the worker streams back one
-result per item, so IPC costs microseconds per item. A deadline counts from when a worker
-starts the item, not from queueing: the first item of a chunk starts when the chunk is
-sent, item ``k + 1`` when result ``k`` arrives. One dispatcher thread waits on all worker
-pipes and process sentinels with :func:`multiprocessing.connection.wait`, its timeout set
-by the nearest deadline: an idle pool burns no CPU, and a timeout is reported milliseconds
-after it expires. The rest of a killed or dead worker's chunk goes back to the front of
-the queue.
+cache hits) and a chunk goes to an idle worker in one message. The parent does no work
+per item beyond (un)pickling: items take tens of µs to grade, and per-item bookkeeping in
+the parent (a message, a future, a selector built per wake-up) used to cost as much.
+
+* A worker sends results in batches: before starting an item once ``_FLUSH_S`` has
+  passed since its last message, and at the end of the chunk.
+* A deadline counts from when a worker starts the item, not from queueing. The worker
+  writes ``(item sequence number, start time)`` into a shared-memory slot before each
+  item; the parent reads it to find the running item and its deadline, re-reads it when
+  that deadline passes (the worker may have moved on) and only then SIGKILLs the worker,
+  reports :class:`TaskTimeout` for that item, and starts a replacement. The item a dead
+  worker was running becomes :class:`TaskFailed`. A worker reports an item that ended
+  past its deadline as a timeout itself, so a late result never races the parent's timer.
+* Results the killed worker had not flushed are lost: those items go back to the front
+  of the queue with the unstarted rest of its chunk, and are run again.
+* One dispatcher thread waits on a persistent selector (``epoll`` on Linux) over all
+  worker result pipes, process sentinels and a wake-up pipe, its timeout set by the
+  nearest deadline: an idle pool burns no CPU, and a timeout is reported milliseconds
+  after it expires.
+* ``map``/``amap`` fill one results list with a countdown, not a future per item.
+* An idle worker takes, from the first few queued chunks, one of a key it ran last, so a
+  group larger than a chunk is not parsed again by every worker.
+
+The wire protocol is described in :mod:`._worker`, chunks and result sinks in
+:mod:`._chunks`, the bookkeeping in :mod:`._scheduler`.
 
 Workers come from the ``forkserver`` start method (never ``fork`` from a threaded parent),
 preloaded with ``preload`` so a replacement is ready fast. The forkserver is process-wide:
@@ -37,27 +54,19 @@ import math
 import multiprocessing
 import os
 import pickle
+import selectors
 import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
 from types import TracebackType
 from typing import Any, TypeVar
 
 from rlvr_gym.errors import ConfigError, WorkerPoolError
-from rlvr_gym.rewards import _worker
-from rlvr_gym.rewards._worker import (
-    OK,
-    TIMEOUT,
-    Chunk,
-    Handle,
-    Outcome,
-    Scheduler,
-    describe,
-    when_all_done,
-)
+from rlvr_gym.rewards._chunks import BatchSink, Chunk, FutureSink, Outcome, Sink, plan_chunks
+from rlvr_gym.rewards._scheduler import CONN, EXIT, REAP, WAKE, Handle, Scheduler
+from rlvr_gym.rewards._worker import OK, TIMEOUT, describe
 
 __all__ = ["PoolStats", "TaskFailed", "TaskTimeout", "WorkerPool"]
 
@@ -68,6 +77,10 @@ _log = logging.getLogger(__name__)
 _CTX = multiprocessing.get_context("forkserver")
 _START_TIMEOUT_S = 120.0  # a worker that cannot import its preload in this long never will
 _MAX_START_FAILURES = 3  # consecutive start-up failures before the pool gives up
+# How long a worker may hold results before sending them: long enough that cheap items
+# share a message, short enough that a slow item's result is not held up, and the work
+# lost (re-run) when a worker is killed stays small.
+_FLUSH_S = 0.005
 # The forkserver's, process-wide. This module rather than just `_worker`: a script's main
 # module is re-run in every worker (Python 3.11 ignores "__main__" here), and when it
 # imports the pool that costs nothing if the forkserver already holds it.
@@ -79,6 +92,9 @@ _LIVE: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 @dataclass(frozen=True)
 class TaskTimeout:
     """The item ran past its deadline; its worker was killed and replaced.
+
+    An item that ended past its deadline before the pool could stop it is reported the
+    same way (its late result is dropped; the worker, not stuck, keeps serving).
 
     Attributes:
         elapsed_s: Seconds the item had been running when it was stopped (>= deadline).
@@ -133,16 +149,14 @@ def _importable(module: str) -> bool:
 
 
 def _settle(outcomes: list[Outcome]) -> None:
-    """Resolve futures; called outside the pool's lock because callbacks may use the pool."""
-    for fut, status, payload in outcomes:
-        if status == OK:
-            value = payload
-        else:
-            value = TaskTimeout(payload) if status == TIMEOUT else TaskFailed(payload)
-        try:  # noqa: SIM105 - once per item: cheaper than contextlib.suppress
-            fut.set_result(value)
-        except cf.InvalidStateError:  # cancelled by its owner before it ran
-            pass
+    """Deliver results; called outside the pool's lock because callbacks may use the pool."""
+    for sink, idxs, codes, values in outcomes:
+        if codes is not None:  # not all OK: wrap the errors in the public types
+            values = [
+                v if c == OK else TaskTimeout(v) if c == TIMEOUT else TaskFailed(v)
+                for c, v in zip(codes, values)
+            ]
+        sink.deliver(idxs, values)
 
 
 class WorkerPool:
@@ -194,9 +208,10 @@ class WorkerPool:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
+        self._sched.selector.register(self._wake_r, selectors.EVENT_READ, (WAKE, None))
         try:
             for _ in range(n):
-                self._sched.workers.append(self._start_worker())
+                self._sched.add(self._start_worker())
         except Exception as exc:
             self._sched.shutdown()
             self._release(close_wake=True)
@@ -222,29 +237,8 @@ class WorkerPool:
             WorkerPoolError: The pool is closed or broken, ``deadline_s`` is not a
                 positive number of seconds, or ``fn`` cannot be pickled.
         """
-        if not (isinstance(deadline_s, (int, float)) and 0 < deadline_s < math.inf):
-            msg = f"deadline_s={deadline_s!r} is invalid: pass a finite number of seconds > 0"
-            raise WorkerPoolError(msg)
-        try:
-            pickle.dumps(fn)
-        except Exception as exc:
-            msg = f"cannot send {fn!r} to a worker ({describe(exc)}) — pass a module-level"
-            raise WorkerPoolError(msg + " function, not a lambda or closure") from exc
         futures: list[cf.Future[Any]] = [cf.Future() for _ in items]
-        plan = _worker.plan_chunks(items, key, self._chunk_size, self._n)
-        chunks = [
-            Chunk(fn, [items[i] for i in ix], [futures[i] for i in ix], deadline_s) for ix in plan
-        ]
-        with self._lock:
-            if self._closed or self._sched.broken is not None:
-                broken = self._sched.broken
-                why = f"cannot serve: {broken}" if broken is not None else "is closed"
-                raise WorkerPoolError(
-                    f"worker pool {self._name!r} {why} — create a new WorkerPool (and check "
-                    "that its preload modules import in a fresh interpreter)"
-                )
-            self._sched.queue.extend(chunks)
-            self._wake()  # under the lock: close() may be closing the pipe
+        self._enqueue(fn, items, deadline_s, key, FutureSink(futures))
         return futures
 
     def map(
@@ -261,22 +255,23 @@ class WorkerPool:
             fn: A picklable module-level function.
             items: Picklable inputs.
             deadline_s: Most seconds one item may run once a worker has started it.
-            key: Items with equal keys share a chunk (up to ``chunk_size``), hence a worker.
+            key: Items with equal keys share a chunk (up to ``chunk_size``), hence a worker;
+                further chunks of a key preferably go to the worker that ran it last.
 
         Raises:
             WorkerPoolError: Misuse only (see :meth:`submit`); per-item problems are
                 returned as :class:`TaskTimeout` / :class:`TaskFailed`.
         """
-        futures = self.submit(fn, items, deadline_s=deadline_s, key=key)
         done = threading.Event()
-        when_all_done(futures, done.set)
-        try:
-            done.wait()
-        finally:
-            if not done.is_set():  # interrupted: do not leave our items queued
-                for fut in futures:
-                    fut.cancel()
-        return [fut.result() for fut in futures]
+        sink = BatchSink(len(items), done.set)
+        self._enqueue(fn, items, deadline_s, key, sink)
+        if items:
+            try:
+                done.wait()
+            finally:
+                if not done.is_set():  # interrupted: do not leave our items queued
+                    self._cancel(sink)
+        return sink.results
 
     def run(
         self, fn: Callable[[T], R], item: T, *, deadline_s: float
@@ -297,7 +292,6 @@ class WorkerPool:
         Cancelling the awaiting task drops the items no worker has started yet; the pool
         stays usable.
         """
-        futures = self.submit(fn, items, deadline_s=deadline_s, key=key)
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
 
@@ -309,14 +303,15 @@ class WorkerPool:
             with contextlib.suppress(RuntimeError):  # loop closed: nobody is waiting
                 loop.call_soon_threadsafe(finish)
 
-        when_all_done(futures, wake_loop)
-        try:
-            await done
-        except asyncio.CancelledError:
-            for fut in futures:
-                fut.cancel()
-            raise
-        return [fut.result() for fut in futures]
+        sink = BatchSink(len(items), wake_loop)
+        self._enqueue(fn, items, deadline_s, key, sink)
+        if items:
+            try:
+                await done
+            except asyncio.CancelledError:
+                self._cancel(sink)
+                raise
+        return sink.results
 
     def stats(self) -> PoolStats:
         """Return a consistent snapshot of the pool's state and counters."""
@@ -384,31 +379,33 @@ class WorkerPool:
         with self._lock:
             if closed := self._closed:
                 sched.shutdown()
-            timeout = max(0.0, sched.next_deadline() - time.monotonic())
+            deadline = sched.next_deadline()
+            timeout = max(0.0, deadline - time.monotonic())
             if sched.outcomes or sched.spawn_needed:  # left by a failed start: act now
                 timeout = 0.0
-            conns = {w.conn: w for w in sched.workers if not w.eof}
-            exits = {w.proc.sentinel: w for w in sched.workers}
-            reaps = {p.sentinel: p for p in sched.reaping}
         if closed:
             self._release(close_wake=False)
             return False
-        objects: list[Connection | int] = [self._wake_r, *conns, *exits, *reaps]
-        ready = wait(objects, None if timeout == math.inf else timeout)
+        events = sched.selector.select(None if timeout == math.inf else timeout)
         with self._lock:
-            for obj in ready:
-                if isinstance(obj, Connection):
-                    sched.receive(conns[obj])
-                elif obj == self._wake_r:
+            for key, _ in events:
+                kind, obj = key.data
+                if kind == CONN:
+                    sched.receive(obj)
+                elif kind == EXIT:
+                    sched.exited(obj)
+                elif kind == REAP:
+                    sched.reaped(obj)
+                elif kind == WAKE:
                     with contextlib.suppress(OSError):
                         while os.read(self._wake_r, 4096):
                             pass
-                elif isinstance(obj, int) and obj in exits:
-                    sched.exited(exits[obj])
-                elif isinstance(obj, int) and obj in reaps:
-                    sched.reaped(reaps[obj])
-            sched.expire(time.monotonic())
-            sched.assign()  # in this round, so a chunk that cannot be sent is reported now
+            if (now := time.monotonic()) >= deadline:  # else none expired: they only get later
+                sched.expire(now)
+            sched.assign()  # first: idle workers wait for nothing else
+            if sched.load():  # results; True if some items were requeued
+                sched.assign()
+            sched.prepare()
             outcomes, sched.outcomes = sched.outcomes, []
             spawn, sched.spawn_needed = sched.spawn_needed, 0
         _settle(outcomes)
@@ -420,11 +417,55 @@ class WorkerPool:
                     sched.start_failed(f"cannot start a worker: {describe(exc)}")
             else:
                 with self._lock:  # a close() meanwhile is seen on the next round
-                    sched.workers.append(worker)
+                    sched.add(worker)
         return True
 
     def _start_worker(self) -> Handle:
         return Handle(_CTX, *self._worker_args)
+
+    # ------------------------------------------------------------------ callers' side
+
+    def _enqueue(
+        self,
+        fn: Callable[[Any], Any],
+        items: Sequence[Any],
+        deadline_s: float,
+        key: Callable[[Any], Hashable] | None,
+        sink: Sink,
+    ) -> None:
+        """Validate a call and queue its chunks (see :meth:`submit` for the errors)."""
+        if not (isinstance(deadline_s, (int, float)) and 0 < deadline_s < math.inf):
+            msg = f"deadline_s={deadline_s!r} is invalid: pass a finite number of seconds > 0"
+            raise WorkerPoolError(msg)
+        try:
+            pickle.dumps(fn)
+        except Exception as exc:
+            msg = f"cannot send {fn!r} to a worker ({describe(exc)}) — pass a module-level"
+            raise WorkerPoolError(msg + " function, not a lambda or closure") from exc
+        chunks = [
+            Chunk(fn, [items[i] for i in ix], sink, ix, deadline_s, _FLUSH_S, k)
+            for ix, k in plan_chunks(items, key, self._chunk_size, self._n)
+        ]
+        with self._lock:
+            if self._closed or self._sched.broken is not None:
+                broken = self._sched.broken
+                why = f"cannot serve: {broken}" if broken is not None else "is closed"
+                raise WorkerPoolError(
+                    f"worker pool {self._name!r} {why} — create a new WorkerPool (and check "
+                    "that its preload modules import in a fresh interpreter)"
+                )
+            self._sched.queue.extend(chunks)
+            self._wake()  # under the lock: close() may be closing the pipe
+
+    def _cancel(self, sink: BatchSink) -> None:
+        """The caller stopped waiting: drop its queued items and any its workers take."""
+        sink.cancelled = True
+        with self._lock:
+            queue = self._sched.queue
+            if any(c.sink is sink for c in queue):
+                kept = [c for c in queue if c.sink is not sink]
+                queue.clear()
+                queue.extend(kept)
 
     def _wake(self) -> None:
         """Interrupt the dispatcher's wait (called under the lock)."""
@@ -433,12 +474,13 @@ class WorkerPool:
                 os.write(self._wake_w, b"\0")
 
     def _release(self, *, close_wake: bool) -> None:
-        """Settle what shutdown produced; close the wake-up pipe once nobody waits on it."""
+        """Settle what shutdown produced; close selector and wake-up pipe once unwatched."""
         with self._lock:
             outcomes, self._sched.outcomes = self._sched.outcomes, []
         _settle(outcomes)
         if close_wake:
             with self._lock:
+                self._sched.selector.close()
                 for fd in (self._wake_r, self._wake_w):
                     with contextlib.suppress(OSError):
                         os.close(fd)
