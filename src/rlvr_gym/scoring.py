@@ -385,6 +385,11 @@ def score_stream(
         if on_batch is not None:
             on_batch(len(batch), sum(len(raw) for _, raw in batch))
 
+    line_job = getattr(scorer, "line_job", None)
+    if callable(line_job):
+        _score_offloaded(line_job(), source, sink, fields, batch_size, summary, on_batch)
+        summary.finish()
+        return summary
     with ThreadPoolExecutor(max_workers=_PIPELINE_DEPTH, thread_name_prefix="score") as ex:
         for batch in iter_batches(source, batch_size):
             slots = [parse_line(n, raw, fields) for n, raw in batch]
@@ -395,3 +400,36 @@ def score_stream(
             drain_one()
     summary.finish()
     return summary
+
+
+def _score_offloaded(
+    job: Any,
+    source: IO[bytes],
+    sink: IO[bytes],
+    fields: Fields,
+    batch_size: int,
+    summary: Summary,
+    on_batch: Callable[[int, int], None] | None,
+) -> None:
+    """Pipelined scoring where workers parse and encode lines (see scoring_offload)."""
+    from rlvr_gym.scoring_offload import score_raw_batch
+
+    inflight: deque[tuple[list[tuple[int, bytes]], Future[Any]]] = deque()
+
+    def drain_one() -> None:
+        batch, fut = inflight.popleft()
+        outcomes = fut.result()
+        sink.write(b"".join(line for line, _ in outcomes))
+        sink.flush()
+        for _, counted in outcomes:
+            summary.add(counted)
+        if on_batch is not None:
+            on_batch(len(batch), sum(len(raw) for _, raw in batch))
+
+    with ThreadPoolExecutor(max_workers=_PIPELINE_DEPTH, thread_name_prefix="score") as ex:
+        for batch in iter_batches(source, batch_size):
+            inflight.append((batch, ex.submit(score_raw_batch, job, batch, fields)))
+            if len(inflight) >= _PIPELINE_DEPTH:
+                drain_one()
+        while inflight:
+            drain_one()

@@ -10,13 +10,17 @@ G responses against one gold).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.rewards.math.config import MathConfig
 from rlvr_gym.rewards.pool import TaskFailed, TaskTimeout, WorkerPool
 from rlvr_gym.rewards.types import RewardResult, Status
+
+if TYPE_CHECKING:
+    from rlvr_gym.scoring_offload import LineJob
 
 _GRADER_MODULE = "rlvr_gym.rewards.math.grader"
 
@@ -123,6 +127,18 @@ class MathReward:
         masked = (Status.INFRA_ERROR, Status.TIMEOUT)
         return [None if r.status in masked else r.reward for r in results]
 
+    def line_job(self) -> LineJob:
+        """Let ``rlvr-gym score`` parse and encode JSONL lines inside the workers."""
+        from rlvr_gym.scoring_offload import LineJob
+
+        config = self.config
+        return LineJob(
+            pool=self.pool,
+            grade=functools.partial(_grade_with, config=config),
+            deadline_s=config.deadline_s,
+            on_failure=functools.partial(_result_of, cfg=config),
+        )
+
     def close(self) -> None:
         """Stop the worker pool if this reward created it."""
         if self._own_pool:
@@ -133,6 +149,13 @@ class MathReward:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _grade_with(response: str, gold: str, *, config: MathConfig) -> RewardResult:
+    """Picklable grader for offloaded line scoring (runs in a worker)."""
+    from rlvr_gym.rewards.math.grader import grade as _grade
+
+    return _grade(response, gold, config)
 
 
 def _gold_key(item: GradeItem) -> str:
