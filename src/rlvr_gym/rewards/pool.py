@@ -60,9 +60,9 @@ import time
 import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, TypeVar
 
+from rlvr_gym._closing import Closing
 from rlvr_gym.errors import ConfigError, WorkerPoolError
 from rlvr_gym.rewards._chunks import BatchSink, Chunk, FutureSink, Outcome, Sink, plan_chunks
 from rlvr_gym.rewards._scheduler import CONN, EXIT, REAP, WAKE, Handle, Scheduler
@@ -159,7 +159,7 @@ def _settle(outcomes: list[Outcome]) -> None:
         sink.deliver(idxs, values)
 
 
-class WorkerPool:
+class WorkerPool(Closing):
     """Worker processes that run a picklable function per item, each under a deadline.
 
     Safe to share between threads and asyncio tasks. Future callbacks run on the
@@ -347,17 +347,6 @@ class WorkerPool:
                     proc.close()
             self._finished = True
             _LIVE.discard(self)
-
-    def __enter__(self) -> WorkerPool:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ dispatcher thread
 

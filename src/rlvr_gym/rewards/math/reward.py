@@ -14,6 +14,7 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from rlvr_gym._closing import Closing
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.rewards.math.config import MathConfig
 from rlvr_gym.rewards.pool import TaskFailed, TaskTimeout, WorkerPool
@@ -61,7 +62,7 @@ def _result_of(outcome: RewardResult | TaskTimeout | TaskFailed, cfg: MathConfig
     )
 
 
-class MathReward:
+class MathReward(Closing):
     """Math accuracy reward.
 
     Use as a context manager (or call :meth:`close`) so worker processes are reaped.
@@ -143,12 +144,6 @@ class MathReward:
         """Stop the worker pool if this reward created it."""
         if self._own_pool:
             self.pool.close()
-
-    def __enter__(self) -> MathReward:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _grade_with(response: str, gold: str, *, config: MathConfig) -> RewardResult:
