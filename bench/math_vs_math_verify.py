@@ -336,9 +336,21 @@ def in_process(pairs: list[dict[str, Any]], copies: int) -> dict[str, Any]:
             reward.score(resp, gold)
             our_lat.append(time.perf_counter() - t0)
 
+    # Scaling of the pool itself (no CLI, no start-up): every core vs one worker.
+    cores = os.cpu_count() or 1
+    scale_items = make_unique(pairs, copies, "Scaling attempt")
+    with MathReward(MathConfig(), workers=cores) as reward:
+        reward.score_batch(["(Warm-up.) \\boxed{1}"] * cores * 4, ["1"] * cores * 4)
+        t0 = time.perf_counter()
+        reward.score_batch([r for r, _ in scale_items], [g for _, g in scale_items])
+        our_batch_wall_n = time.perf_counter() - t0
+
     mv_lat.sort()
     our_lat.sort()
     res = {
+        "cores": cores,
+        "ours_batch_pps_all_cores": n / our_batch_wall_n,
+        "pool_scaling_all_cores_vs_1": our_batch_wall / our_batch_wall_n,
         "n": n,
         "mv_pps": n / mv_wall,
         "mv_p50_ms": percentile(mv_lat, 50) * 1e3,
@@ -384,6 +396,12 @@ def print_table(agree: dict[str, Any], wp: dict[str, Any], ip: dict[str, Any]) -
             f"{ip['mv_pps']:.1f}",
             f"{ip['ours_batch_pps']:.1f}",
             f"{ip['speedup_batch_vs_mv']:.2f}x",
+        ),
+        (
+            f"in-process, {ip['cores']} workers: pairs/s",
+            "",
+            f"{ip['ours_batch_pps_all_cores']:.1f}",
+            f"{ip['pool_scaling_all_cores_vs_1']:.2f}x vs 1 worker",
         ),
         (
             "in-process latency p50: ms",
