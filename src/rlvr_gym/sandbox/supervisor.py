@@ -342,6 +342,7 @@ def _child(
             os.dup2(fd, target)
         os.closerange(3, errw)
         os.closerange(errw + 1, max(os.sysconf("SC_OPEN_MAX"), 1 << 16))
+        _set_dumpable(True)  # our /proc/self files back to our uid (see main())
         with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
             adj.write("1000")  # the OOM killer should pick the program, not the supervisor
         stage = "chdir"
@@ -901,6 +902,16 @@ def _become_subreaper() -> bool:
         return False
 
 
+def _set_dumpable(flag: bool) -> bool:
+    """PR_SET_DUMPABLE: when off, our /proc/<pid> files belong to root (exec turns it on)."""
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL(None).prctl(4, int(flag), 0, 0, 0) == 0)  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        return False
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)  # unwinds through serve(), whose finally cleans up
 
@@ -939,7 +950,18 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # a stray print must never corrupt the protocol stream
     os.close(devnull)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    if container_init:
+        # As a container's init with default dispositions, the kernel drops every signal
+        # sent from inside the container (SIGKILL included): the program, same uid as us,
+        # could otherwise end us with SIGTERM/SIGINT and turn its verdict into infra_error.
+        # The pool stops containers with SIGKILL from outside, which still works.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # Programs run with our uid: non-dumpable, our /proc/1 files (oom_score_adj, environ,
+        # mem) belong to root and ptrace is refused, so a program cannot make the OOM killer
+        # pick us (turning its memory_limit into infra_error) nor tamper with us.
+        _set_dumpable(False)
+    else:
+        signal.signal(signal.SIGTERM, _on_sigterm)
     _become_subreaper()
     base = os.path.abspath(args.workdir_base)
     with os.fdopen(proto_in, "rb", buffering=0) as reader:
