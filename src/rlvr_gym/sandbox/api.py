@@ -20,9 +20,9 @@ import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from types import TracebackType
 from typing import Literal, Protocol
 
+from rlvr_gym._closing import Closing
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.sandbox.types import (
     ExecutionLimits,
@@ -179,7 +179,7 @@ def _open_backend(
     return ProcessSandbox(), "process"
 
 
-class Sandbox:
+class Sandbox(Closing):
     """Runs programs in a sandbox backend; thread-safe, with sync and asyncio entry points.
 
     Args:
@@ -281,17 +281,6 @@ class Sandbox:
         """Tear the backend down (containers removed, supervisor stopped); idempotent."""
         with self._lock:
             self._backend.close()
-
-    def __enter__(self) -> Sandbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @staticmethod
     def _request(

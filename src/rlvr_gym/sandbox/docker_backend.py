@@ -41,9 +41,9 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
+from rlvr_gym._closing import Closing
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.sandbox import protocol
 from rlvr_gym.sandbox._channel import Lost, exchange, forward_stderr
@@ -91,7 +91,7 @@ class _Container:
     runs: int = 0
 
 
-class DockerSandboxPool:
+class DockerSandboxPool(Closing):
     """Runs :class:`ExecutionRequest` objects in a pool of warm, locked-down containers.
 
     Thread-safe: each call checks a container out, runs the request, and returns it (or a
@@ -235,17 +235,6 @@ class DockerSandboxPool:
         for thread in refills:
             thread.join(timeout=self._start_timeout + 10)
         self._finalizer()
-
-    def __enter__(self) -> DockerSandboxPool:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- internals ----------------------------------------------------------------------
 

@@ -42,9 +42,9 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
+from rlvr_gym._closing import Closing
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.sandbox import protocol
 from rlvr_gym.sandbox._channel import Lost as _Lost
@@ -79,7 +79,7 @@ def bwrap_available() -> bool:
     return shutil.which("bwrap") is not None
 
 
-class ProcessSandbox:
+class ProcessSandbox(Closing):
     """Runs :class:`ExecutionRequest` objects through one local supervisor process.
 
     One request at a time (calls from several threads are serialised). Not a security
@@ -212,17 +212,6 @@ class ProcessSandbox:
                 return
             self._closed = True
             self._stop(graceful=True)
-
-    def __enter__(self) -> ProcessSandbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- internals ----------------------------------------------------------------------
 
