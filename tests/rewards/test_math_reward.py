@@ -144,3 +144,22 @@ def test_import_is_light() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_script_without_a_main_guard_can_build_a_reward(tmp_path: object) -> None:
+    # TRL scripts often build reward functions at module level; the forkserver's
+    # re-import of __main__ must not run that code again in every worker.
+    from pathlib import Path
+
+    script = Path(str(tmp_path)) / "train.py"
+    script.write_text(
+        "from rlvr_gym.rewards.math import MathReward\n"
+        "reward = MathReward(workers=2)\n"
+        "print(reward(['p'], [r'\\boxed{\\frac12}', r'\\boxed{3}'], answer=['0.5', '4']))\n"
+        "reward.close()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[1.0, 0.0]"

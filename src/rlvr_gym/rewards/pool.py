@@ -65,6 +65,7 @@ from typing import Any, TypeVar
 from rlvr_gym._closing import Closing
 from rlvr_gym.errors import ConfigError, WorkerPoolError
 from rlvr_gym.rewards._chunks import BatchSink, Chunk, FutureSink, Outcome, Sink, plan_chunks
+from rlvr_gym.rewards._mainguard import main_hidden
 from rlvr_gym.rewards._scheduler import CONN, EXIT, REAP, WAKE, Handle, Scheduler
 from rlvr_gym.rewards._worker import OK, TIMEOUT, describe
 
@@ -173,6 +174,10 @@ class WorkerPool(Closing):
         max_tasks_per_worker: Replace a worker after this many items (bounds leaks).
         chunk_size: Most items sent to a worker in one message.
         name: Used in process names and error messages.
+        import_main: Whether workers re-import the caller's ``__main__`` module, as
+            multiprocessing does by default. Needed only when ``fn`` or the items are
+            defined in ``__main__``; with False, a script that builds a pool at module
+            level without an ``if __name__ == "__main__":`` guard still works.
 
     Raises:
         ConfigError: An argument is out of range or a preload module does not exist.
@@ -188,8 +193,10 @@ class WorkerPool(Closing):
         max_tasks_per_worker: int | None = None,
         chunk_size: int = 64,
         name: str = "rlvr-gym",
+        import_main: bool = True,
     ) -> None:
         n = (os.cpu_count() or 1) if workers is None else workers
+        self._import_main = import_main
         sizes = {"workers": n, "chunk_size": chunk_size, "memory_limit_mb": memory_limit_mb,
                  "max_tasks_per_worker": max_tasks_per_worker}  # fmt: skip
         if bad := [f"{k}={v}" for k, v in sizes.items() if v is not None and v < 1]:
@@ -410,7 +417,10 @@ class WorkerPool(Closing):
         return True
 
     def _start_worker(self) -> Handle:
-        return Handle(_CTX, *self._worker_args)
+        if self._import_main:
+            return Handle(_CTX, *self._worker_args)
+        with main_hidden():
+            return Handle(_CTX, *self._worker_args)
 
     # ------------------------------------------------------------------ callers' side
 

@@ -85,7 +85,7 @@ class MathReward(Closing):
         if self.config.deadline_s <= 0:
             raise ConfigError(f"deadline_s must be > 0, got {self.config.deadline_s}")
         self._own_pool = pool is None
-        self.pool = pool or WorkerPool(workers, preload=(_GRADER_MODULE,))
+        self.pool = pool or WorkerPool(workers, preload=(_GRADER_MODULE,), import_main=False)
 
     def _items(self, responses: Sequence[str], golds: Sequence[str] | str) -> list[GradeItem]:
         gl = [golds] * len(responses) if isinstance(golds, str) else list(golds)
