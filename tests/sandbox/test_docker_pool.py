@@ -400,12 +400,15 @@ def test_cli_interrupted_leaves_no_container(tmp_path: Path, sig: signal.Signals
 @pytest.mark.slow
 def test_soak_many_runs_keep_containers_flat(image: str) -> None:
     runs = int(os.environ.get("RLVR_SOAK_RUNS", "1000"))
+    baseline = _child_processes()  # other fixtures' workers may be alive
     pool = DockerSandboxPool(2, image=image, max_runs_per_container=200, reap_interval_s=None)
     request = ExecutionRequest(
         run=["python3", "main.py"], files={"main.py": b"print(6 * 7)"}, limits=FAST
     )
     bad: list[object] = []
     counts: list[int] = []
+    children: list[int] = []
+    rss: list[int] = []
     lock = threading.Lock()
 
     def worker(n: int) -> None:
@@ -417,6 +420,8 @@ def test_soak_many_runs_keep_containers_flat(image: str) -> None:
             if i % 100 == 0:
                 with lock:
                     counts.append(len(containers(f"{POOL_LABEL}={pool.pool_id}")))
+                    children.append(_child_processes() - baseline)
+                    rss.append(_rss_bytes())
 
     try:
         threads = [threading.Thread(target=worker, args=(runs // 2,)) for _ in range(2)]
@@ -428,4 +433,33 @@ def test_soak_many_runs_keep_containers_flat(image: str) -> None:
         pool.close()
     assert bad == []
     assert max(counts) <= 3  # 2, or 3 for a moment while one is being replaced
+    # Host side stays flat too: one `docker run` client per live container (plus one
+    # being replaced and short-lived `docker rm`/`kill` helpers), and no memory creep.
+    assert max(children) <= 6, children
+    warm = rss[len(rss) // 4 :]
+    assert max(warm) - min(warm) < 64 * 2**20, rss
     assert_no_containers(f"{POOL_LABEL}={pool.pool_id}")
+    assert _child_processes() <= baseline
+
+
+def _child_processes() -> int:
+    """Live (non-zombie) child processes of this test process."""
+    count = 0
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as f:
+            for pid in f.read().split():
+                try:
+                    with open(f"/proc/{pid}/stat") as st:
+                        state = st.read().rsplit(")", 1)[1].split()[0]
+                except OSError:
+                    continue
+                count += state != "Z"
+    return count
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
