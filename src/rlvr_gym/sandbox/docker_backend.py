@@ -252,9 +252,15 @@ class DockerSandboxPool(Closing):
             if self._closed.is_set():
                 raise SandboxError("the DockerSandboxPool was closed; create a new one")
             try:
-                return self._free.get(timeout=0.5)
+                container = self._free.get(timeout=0.5)
             except queue.Empty:
                 continue
+            if container is None or container.proc.poll() is None:
+                return container
+            # It died while idle (daemon restart, OOM, docker kill): replace it rather
+            # than hand a caller a request that can only come back as infra_error.
+            _log.warning("sandbox container %s died while idle; replacing it", container.name)
+            self._checkin(container, keep=False)
 
     def _checkin(self, container: _Container | None, keep: bool) -> None:
         if container is not None and not keep:
