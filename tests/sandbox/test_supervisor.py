@@ -676,10 +676,10 @@ def test_file_name_checks_agree(name: str) -> None:
     assert protocol.check_file_name(name) == sup.check_file_name(name)
 
 
-def test_protocol_constants_agree_and_supervisor_is_stdlib_only() -> None:
-    for constant in ("PROTOCOL_VERSION", "MAX_FRAME_BYTES", "MAX_NAME_BYTES", "LIMIT_KEYS"):
-        assert getattr(protocol, constant) == getattr(sup, constant), constant
-    assert protocol.HEADER.format == sup.HEADER.format
+def test_supervisor_is_stdlib_only_and_runs_on_python_3_9() -> None:
+    # protocol.py re-exports the supervisor's framing; the supervisor itself is copied
+    # into the image alone, so it may import nothing but the standard library.
+    assert protocol.read_frame is sup.read_frame
     source = SUPERVISOR_PATH.read_text()
     tree = ast.parse(source, feature_version=(3, 9))  # the image may run an older python3
     imported = {
