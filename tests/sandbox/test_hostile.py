@@ -396,7 +396,7 @@ def test_proc_shows_only_the_container_and_sys_is_read_only(shared: Sandbox) -> 
         print(pids == [1, os.getpid()])
         comms = {open("/proc/%d/comm" % p).read().strip() for p in pids}
         print(sorted(comms))
-        print(b"/opt/rlvr/supervisor.py" in open("/proc/1/cmdline", "rb").read())
+        print(b"/opt/rlvr/supervisor" in open("/proc/1/cmdline", "rb").read())
         print(sorted(os.listdir("/sys/class/net")))
         print(open("/proc/self/oom_score_adj").read().strip())
         targets = ["/sys/kernel/mm/transparent_hugepage/enabled", "/sys/fs/cgroup/cgroup.procs",
@@ -427,7 +427,7 @@ def test_interpreter_and_supervisor_cannot_be_overwritten(shared: Sandbox) -> No
     code = py(
         """
         import os
-        targets = ["/usr/bin/python3", "/usr/bin/python3.11", "/opt/rlvr/supervisor.py",
+        targets = ["/usr/bin/python3", "/usr/bin/python3.11", "/opt/rlvr/supervisor/server.py",
                    "/usr/local/bin/python3", "/usr/local/bin/g++", "/etc/passwd"]
         for path in targets:
             for how in ("write", "unlink", "rename", "chmod", "create"):
@@ -451,7 +451,7 @@ def test_interpreter_and_supervisor_cannot_be_overwritten(shared: Sandbox) -> No
     result = shared.run(code)
     assert (result.status, result.stdout, result.stderr) == ("ok", "finished\n", "")
     check = shared.run(
-        "import hashlib\nprint(len(open('/opt/rlvr/supervisor.py','rb').read()) > 1000)"
+        "import hashlib\nprint(len(open('/opt/rlvr/supervisor/server.py','rb').read()) > 1000)"
     )
     assert (check.status, check.stdout) == ("ok", "True\n")
     assert_clean(shared)
@@ -463,9 +463,9 @@ def test_planted_symlinks_are_not_followed(shared: Sandbox) -> None:
     plant = py(
         """
         import os
-        links = {"out": "/etc/passwd", "result.json": "/opt/rlvr/supervisor.py",
+        links = {"out": "/etc/passwd", "result.json": "/opt/rlvr/supervisor/server.py",
                  "/work/rlvr-run-next": "/etc", "/work/planted": "/etc/passwd",
-                 "/tmp/planted": "/opt/rlvr/supervisor.py", "/dev/shm/planted": "/",
+                 "/tmp/planted": "/opt/rlvr/supervisor/server.py", "/dev/shm/planted": "/",
                  "loop": "loop"}
         for name, target in links.items():
             os.symlink(target, name)
@@ -480,7 +480,7 @@ def test_planted_symlinks_are_not_followed(shared: Sandbox) -> None:
         """
         import os
         print(os.path.isfile("/etc/passwd"), os.path.getsize("/etc/passwd") > 0,
-              os.path.isfile("/opt/rlvr/supervisor.py"), os.path.isdir("/etc"))
+              os.path.isfile("/opt/rlvr/supervisor/server.py"), os.path.isdir("/etc"))
         """
     )
     for _ in range(2):

@@ -119,7 +119,7 @@ def test_label_and_config(tag: str) -> None:
     config = json.loads(proc.stdout)
     assert config["Labels"][CONTENT_HASH_LABEL] == recipe_hash(ImageRecipe())
     assert config["User"] == "10001:10001"
-    assert config["Cmd"] == ["python3", "-I", "/opt/rlvr/supervisor.py"]
+    assert config["Cmd"] == ["python3", "-I", "/opt/rlvr/supervisor"]
     assert config["WorkingDir"] == "/work"
     assert {"PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"} <= set(config["Env"])
 
@@ -132,9 +132,9 @@ printf '#include <iostream>\nint main() { std::cout << "hello from g++" << std::
 g++ -O2 -o /work/hello /work/hello.cpp
 /work/hello
 echo "uid=$(id -u)"
-cmp -s /opt/rlvr/supervisor.py /dev/stdin && echo "supervisor=same"
+cmp -s /opt/rlvr/supervisor/runner.py /dev/stdin && echo "supervisor=same"
 # adversarial: the image must not be writable, not even the supervisor
-if echo pwned > /opt/rlvr/supervisor.py 2>/dev/null; then echo "supervisor=WRITABLE"; fi
+if echo pwned > /opt/rlvr/supervisor/runner.py 2>/dev/null; then echo "supervisor=WRITABLE"; fi
 if touch /usr/bin/python3 2>/dev/null; then echo "interpreter=WRITABLE"; fi
 python3 -c '
 import socket
@@ -151,7 +151,7 @@ except OSError:
 @needs_docker
 def test_locked_down_container_runs_python_numpy_and_gpp(tag: str) -> None:
     name = f"rlvr-gym-test-image-{uuid.uuid4().hex[:12]}"
-    supervisor = (REPO / "src/rlvr_gym/sandbox/supervisor.py").read_bytes()
+    supervisor = (REPO / "src/rlvr_gym/sandbox/supervisor/runner.py").read_bytes()
     try:
         proc = subprocess.run(
             [
@@ -202,9 +202,16 @@ def test_unreachable_daemon_error_says_how_to_fix(monkeypatch: pytest.MonkeyPatc
         image_exists("rlvr-gym-sandbox:latest")
 
 
+def _package(tmp_path: Path, main: str) -> Path:
+    """A stand-in supervisor package directory."""
+    package = tmp_path / "supervisor"
+    package.mkdir()
+    (package / "__main__.py").write_text(main)
+    return package
+
+
 def test_recipe_hash_is_stable_and_order_insensitive(tmp_path: Path) -> None:
-    sup = tmp_path / "supervisor.py"
-    sup.write_text("print('v1')\n")
+    sup = _package(tmp_path, "print('v1')\n")
     a = ImageRecipe(packages=("python3", "g++"), supervisor=sup)
     b = ImageRecipe(packages=("g++", "python3"), supervisor=sup)
     assert recipe_hash(a) == recipe_hash(b)
@@ -212,17 +219,15 @@ def test_recipe_hash_is_stable_and_order_insensitive(tmp_path: Path) -> None:
 
 
 def test_recipe_hash_changes_with_supervisor_source(tmp_path: Path) -> None:
-    sup = tmp_path / "supervisor.py"
-    sup.write_text("print('v1')\n")
+    sup = _package(tmp_path, "print('v1')\n")
     recipe = ImageRecipe(supervisor=sup)
     first = recipe_hash(recipe)
-    sup.write_text("print('v2')\n")
+    (sup / "__main__.py").write_text("print('v2')\n")
     assert recipe_hash(recipe) != first
 
 
 def test_recipe_hash_changes_with_package_list(tmp_path: Path) -> None:
-    sup = tmp_path / "supervisor.py"
-    sup.write_text("print('v1')\n")
+    sup = _package(tmp_path, "print('v1')\n")
     base = ImageRecipe(supervisor=sup)
     more = ImageRecipe(packages=(*DEFAULT_PACKAGES, "python3-sympy"), supervisor=sup)
     assert recipe_hash(base) != recipe_hash(more)
@@ -231,8 +236,7 @@ def test_recipe_hash_changes_with_package_list(tmp_path: Path) -> None:
 
 
 def test_recipe_hash_changes_with_uid_and_suite(tmp_path: Path) -> None:
-    sup = tmp_path / "supervisor.py"
-    sup.write_text("")
+    sup = _package(tmp_path, "")
     hashes = {
         recipe_hash(ImageRecipe(supervisor=sup)),
         recipe_hash(ImageRecipe(supervisor=sup, uid=20002)),
@@ -242,8 +246,7 @@ def test_recipe_hash_changes_with_uid_and_suite(tmp_path: Path) -> None:
 
 
 def test_mirror_does_not_change_the_hash(tmp_path: Path) -> None:
-    sup = tmp_path / "supervisor.py"
-    sup.write_text("")
+    sup = _package(tmp_path, "")
     a = ImageRecipe(supervisor=sup)
     b = ImageRecipe(supervisor=sup, mirror="http://ftp.de.debian.org/debian")
     assert recipe_hash(a) == recipe_hash(b)
@@ -251,7 +254,7 @@ def test_mirror_does_not_change_the_hash(tmp_path: Path) -> None:
 
 def test_missing_supervisor_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="supervisor"):
-        recipe_hash(ImageRecipe(supervisor=tmp_path / "missing.py"))
+        recipe_hash(ImageRecipe(supervisor=tmp_path / "missing"))
 
 
 @pytest.mark.parametrize(
@@ -279,8 +282,8 @@ def test_registry_dockerfile_installs_the_same_packages() -> None:
     assert sorted(match.group(1).split()) == sorted(DEFAULT_PACKAGES)
     for line in (
         "USER 10001:10001",
-        'CMD ["python3", "-I", "/opt/rlvr/supervisor.py"]',
-        "COPY supervisor.py /opt/rlvr/supervisor.py",
+        'CMD ["python3", "-I", "/opt/rlvr/supervisor"]',
+        "COPY supervisor/*.py /opt/rlvr/supervisor/",
     ):
         assert line in text
         assert line in dockerfile_text(ImageRecipe())

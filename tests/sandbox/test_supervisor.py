@@ -677,19 +677,17 @@ def test_file_name_checks_agree(name: str) -> None:
 
 
 def test_supervisor_is_stdlib_only_and_runs_on_python_3_9() -> None:
-    # protocol.py re-exports the supervisor's framing; the supervisor itself is copied
+    # protocol.py re-exports the supervisor's framing; the supervisor package is copied
     # into the image alone, so it may import nothing but the standard library.
     assert protocol.read_frame is sup.read_frame
-    source = SUPERVISOR_PATH.read_text()
-    tree = ast.parse(source, feature_version=(3, 9))  # the image may run an older python3
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in (
-            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
-        )
-    }
+    imported: set[str] = set()
+    for path in SUPERVISOR_PATH.glob("*.py"):
+        tree = ast.parse(path.read_text(), feature_version=(3, 9))  # an older python3 too
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:  # relative: our own
+                imported.add((node.module or "").split(".")[0])
     assert imported - {"__future__"} <= sys.stdlib_module_names
 
 

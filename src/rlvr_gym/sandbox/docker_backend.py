@@ -326,7 +326,7 @@ class DockerSandboxPool(Closing):
             "--ulimit", f"nofile={nofile}:{nofile}", "--ulimit", "core=0",
             "--env", "TMPDIR=/tmp", "--workdir", "/work",
             self.image,
-            "python3", "-I", "/opt/rlvr/supervisor.py",
+            "python3", "-I", "/opt/rlvr/supervisor",
             "--workdir-base", "/work", "--max-frame-bytes", str(self._max_frame),
         ]  # fmt: skip
 

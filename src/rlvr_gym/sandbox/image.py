@@ -13,15 +13,15 @@ in three steps, each cached:
    ``rlvr-gym-sandbox-base:<rootfs-hash12>``.
 3. **final image** — ``docker build --network none`` of a generated Dockerfile
    (:func:`dockerfile_text`) ``FROM`` the base image that adds the in-container
-   supervisor as ``/opt/rlvr/supervisor.py``, a non-root ``sandbox`` user (uid/gid
+   supervisor package as ``/opt/rlvr/supervisor/``, a non-root ``sandbox`` user (uid/gid
    10001), a ``/work`` mount point, ``PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1`` and
-   ``CMD ["python3", "-I", "/opt/rlvr/supervisor.py"]``; tagged
+   ``CMD ["python3", "-I", "/opt/rlvr/supervisor"]``; tagged
    ``rlvr-gym-sandbox:<hash12>`` and ``rlvr-gym-sandbox:latest`` and labelled
    ``org.rlvr-gym.content-hash=<hash>``.
 
 The content hash (:func:`recipe_hash`) covers everything that decides the image's
 contents: this module's :data:`RECIPE_VERSION`, suite, variant, package list, uid, the
-Dockerfile text and the supervisor's source. When an image carrying that label exists,
+Dockerfile text and the supervisor's sources. When an image carrying that label exists,
 :func:`ensure_image` returns at once; the rootfs tarball and base image are keyed by the
 subset that shapes the rootfs (version, suite, variant, packages), so editing the
 supervisor only re-runs step 3 (seconds). The mirror is not hashed: every Debian mirror
@@ -35,7 +35,7 @@ same packages, the same user, environment and ``CMD``)::
     docker build -f deploy/sandbox/Dockerfile -t rlvr-gym-sandbox:latest \\
         src/rlvr_gym/sandbox
 
-(the build context is the directory holding ``supervisor.py``). That image carries no
+(the build context is the directory holding the ``supervisor`` package). That image carries no
 content-hash label, so :func:`ensure_image` does not recognise it; pass its tag to the
 sandbox explicitly instead.
 
@@ -84,7 +84,7 @@ CONTENT_HASH_LABEL = "org.rlvr-gym.content-hash"
 ROOTFS_HASH_LABEL = "org.rlvr-gym.rootfs-hash"
 DEFAULT_PACKAGES: tuple[str, ...] = ("python3", "python3-numpy", "g++", "libc6-dev")
 SANDBOX_UID = 10001
-SUPERVISOR_IN_IMAGE = "/opt/rlvr/supervisor.py"
+SUPERVISOR_IN_IMAGE = "/opt/rlvr/supervisor"
 
 DEBOOTSTRAP_TIMEOUT_S = 1800.0
 IMPORT_TIMEOUT_S = 600.0
@@ -121,8 +121,8 @@ class ImageRecipe:
         uid: uid and gid of the unprivileged ``sandbox`` user.
         repository: image repository name; tags are ``<repository>:<hash12>`` and
             ``<repository>:latest``, the base image is ``<repository>-base:<hash12>``.
-        supervisor: path of the supervisor source to copy in; ``None`` means the one
-            shipped in this package (``rlvr_gym/sandbox/supervisor.py``).
+        supervisor: directory of the supervisor package to copy in (its ``*.py`` files);
+            ``None`` means the one shipped in this package (``rlvr_gym/sandbox/supervisor``).
     """
 
     suite: str = "bookworm"
@@ -161,18 +161,34 @@ def cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "rlvr-gym"
 
 
-def supervisor_source(recipe: ImageRecipe) -> bytes:
-    """The bytes of the supervisor that the image will contain."""
+def supervisor_files(recipe: ImageRecipe) -> dict[str, bytes]:
+    """The supervisor package the image will contain: file name -> bytes, sorted by name."""
+    where = recipe.supervisor or "rlvr_gym/sandbox/supervisor"
     try:
         if recipe.supervisor is not None:
-            return recipe.supervisor.read_bytes()
-        return resources.files("rlvr_gym.sandbox").joinpath("supervisor.py").read_bytes()
+            paths = [(p.name, p.read_bytes()) for p in recipe.supervisor.glob("*.py")]
+        else:
+            root = resources.files("rlvr_gym.sandbox").joinpath("supervisor")
+            paths = [(p.name, p.read_bytes()) for p in root.iterdir() if p.name.endswith(".py")]
     except OSError as exc:
-        where = recipe.supervisor or "rlvr_gym/sandbox/supervisor.py"
         raise SandboxError(
             f"cannot read the in-container supervisor {str(where)!r}: {exc.strerror or exc} — "
-            "reinstall rlvr-gym, or point ImageRecipe.supervisor at the file"
+            "reinstall rlvr-gym, or point ImageRecipe.supervisor at the package directory"
         ) from None
+    if not any(name == "__main__.py" for name, _ in paths):
+        raise SandboxError(
+            f"the supervisor directory {str(where)!r} has no __main__.py — point "
+            "ImageRecipe.supervisor at the package directory (rlvr_gym/sandbox/supervisor)"
+        )
+    return dict(sorted(paths))
+
+
+def _files_sha256(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name, data in sorted(files.items()):
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def _sha256_json(doc: dict[str, object]) -> str:
@@ -198,7 +214,7 @@ def base_tag(recipe: ImageRecipe) -> str:
 
 
 def dockerfile_text(recipe: ImageRecipe) -> str:
-    """The Dockerfile of the final image (build context: itself + ``supervisor.py``)."""
+    """The Dockerfile of the final image (build context: itself + the ``supervisor`` dir)."""
     uid = recipe.uid
     return (
         f"# Generated by rlvr_gym.sandbox.image (recipe v{RECIPE_VERSION}).\n"
@@ -208,7 +224,7 @@ def dockerfile_text(recipe: ImageRecipe) -> str:
         "      --shell /usr/sbin/nologin sandbox \\\n"
         " && mkdir -p /work /opt/rlvr \\\n"
         f" && chown {uid}:{uid} /work\n"
-        f"COPY supervisor.py {SUPERVISOR_IN_IMAGE}\n"
+        f"COPY supervisor/*.py {SUPERVISOR_IN_IMAGE}/\n"
         "ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LANG=C.UTF-8\n"
         "WORKDIR /work\n"
         f"USER {uid}:{uid}\n"
@@ -216,7 +232,7 @@ def dockerfile_text(recipe: ImageRecipe) -> str:
     )
 
 
-def recipe_hash(recipe: ImageRecipe, supervisor: bytes | None = None) -> str:
+def recipe_hash(recipe: ImageRecipe, supervisor: dict[str, bytes] | None = None) -> str:
     """Full sha256 of everything that decides the final image's contents.
 
     Pure (reads the supervisor source, never Docker): recipe version, suite, variant,
@@ -224,10 +240,10 @@ def recipe_hash(recipe: ImageRecipe, supervisor: bytes | None = None) -> str:
 
     Args:
         recipe: the image recipe.
-        supervisor: the supervisor source, if already read (default: read it now).
+        supervisor: the supervisor files, if already read (default: read them now).
     """
     if supervisor is None:
-        supervisor = supervisor_source(recipe)
+        supervisor = supervisor_files(recipe)
     return _sha256_json(
         {
             "recipe_version": RECIPE_VERSION,
@@ -236,7 +252,7 @@ def recipe_hash(recipe: ImageRecipe, supervisor: bytes | None = None) -> str:
             "packages": sorted(set(recipe.packages)),
             "uid": recipe.uid,
             "dockerfile": dockerfile_text(recipe),
-            "supervisor_sha256": hashlib.sha256(supervisor).hexdigest(),
+            "supervisor_sha256": _files_sha256(supervisor),
         }
     )
 
@@ -349,7 +365,7 @@ def ensure_image(
     """
     recipe = recipe or ImageRecipe()
     say = progress or _stderr_progress
-    supervisor = supervisor_source(recipe)  # read once: the bytes hashed are the bytes copied
+    supervisor = supervisor_files(recipe)  # read once: the bytes hashed are the bytes copied
     digest = recipe_hash(recipe, supervisor)
     tag = f"{recipe.repository}:{digest[:12]}"
     latest = f"{recipe.repository}:latest"
@@ -612,7 +628,7 @@ def _run_streamed(
 def _build_final(
     recipe: ImageRecipe,
     digest: str,
-    supervisor_bytes: bytes,
+    supervisor_files: dict[str, bytes],
     base: str,
     tags: tuple[str, str],
     *,
@@ -624,9 +640,11 @@ def _build_final(
     with tempfile.TemporaryDirectory(prefix="rlvr-gym-image-") as context:
         ctx = Path(context)
         (ctx / "Dockerfile").write_text(dockerfile_text(recipe), encoding="utf-8")
-        supervisor = ctx / "supervisor.py"
-        supervisor.write_bytes(supervisor_bytes)
-        supervisor.chmod(0o644)
+        package = ctx / "supervisor"
+        package.mkdir()
+        for name, data in supervisor_files.items():
+            (package / name).write_bytes(data)
+            (package / name).chmod(0o644)
         cmd = [
             "docker",
             "build",

@@ -55,7 +55,7 @@ from rlvr_gym.sandbox.types import CleanupReport, ExecutionRequest, ExecutionRes
 __all__ = ["SANDBOX_UID", "SUPERVISOR_PATH", "ProcessSandbox", "bwrap_available"]
 
 _log = logging.getLogger(__name__)
-SUPERVISOR_PATH = Path(__file__).with_name("supervisor.py")
+SUPERVISOR_PATH = Path(__file__).with_name("supervisor")  # a package, run as a directory
 # A uid no account uses, so the sweep after each run (which kills every process of the
 # run's uid) cannot hit anything but sandbox leftovers. No passwd entry is needed.
 SANDBOX_UID = 1_999_999

@@ -25,9 +25,9 @@ Messages (``id`` is echoed back so a reply is matched to its request)::
 ``runs`` holds one result per input actually run: fewer than ``inputs`` when
 ``stop_on_first_failure`` stopped the batch or the compile step failed.
 
-The supervisor is one stdlib-only file copied into the sandbox image, so it cannot import
-this package; the framing helpers and :func:`check_file_name` therefore live in
-``supervisor.py`` and this module re-exports them, so both ends run the same code.
+The supervisor is a stdlib-only package copied into the sandbox image, so it cannot import
+the rest of rlvr_gym; the framing helpers and :func:`check_file_name` therefore live in
+``supervisor/framing.py`` and this module re-exports them, so both ends run the same code.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from rlvr_gym.sandbox.supervisor import (
+from rlvr_gym.sandbox.supervisor.framing import (
     HEADER,
     LIMIT_KEYS,
     MAX_FRAME_BYTES,
