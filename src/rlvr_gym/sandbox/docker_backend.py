@@ -328,6 +328,7 @@ class DockerSandboxPool(Closing):
             self.image,
             "python3", "-I", "/opt/rlvr/supervisor",
             "--workdir-base", "/work", "--max-frame-bytes", str(self._max_frame),
+            "--python-fork",
         ]  # fmt: skip
 
     def _start(self) -> _Container:

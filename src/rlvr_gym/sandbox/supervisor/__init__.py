@@ -17,8 +17,9 @@ Protects against, per execution:
     interpreters (``LD_*``, ``PYTHON*``, ...) are dropped and listed in the reply;
   * leftovers: after every run each process of the run - its session, every descendant
     (we are a child subreaper, so double-forked daemons come back to us) and, with a
-    ``uid``, every process of that uid - is SIGKILLed; after every request the work dir is
-    removed, read-only files and dirs included;
+    ``uid``, every process of that uid - is SIGKILLed; in a batch each input runs in a
+    fresh copy of the build dir (files and compiler output); after every request the work
+    dirs are removed, read-only files and dirs included;
   * itself: a bad frame or request gets an error reply, never a crash; no deadline depends
     on the program's cooperation; it reports facts (status, exit code, output, usage) and
     the verdict on the answer is decided on the trusted side.

@@ -150,3 +150,38 @@ def wipe(path: str) -> bool:
         return False
     _log(f"gave up removing {path!r} after {_WIPE_S} s")
     return False
+
+
+def copy_tree(src: str, dst: str, uid: int | None) -> None:
+    """Copy the regular files and dirs below ``src`` into the empty dir ``dst``.
+
+    Used to give each run of a batch its own copy of the build dir. Symlinks and special
+    files are skipped (the trusted side wrote the files; only the compiler added some).
+    """
+    for root, dirs, files in os.walk(src):
+        target = os.path.join(dst, os.path.relpath(root, src))
+        for name in dirs:
+            if not os.path.islink(os.path.join(root, name)):
+                os.mkdir(os.path.join(target, name), 0o755)
+                own(os.path.join(target, name), uid)
+        for name in files:
+            source = os.path.join(root, name)
+            info = os.lstat(source)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            with (
+                open(source, "rb") as fin,
+                os.fdopen(
+                    os.open(os.path.join(target, name), flags, stat.S_IMODE(info.st_mode)), "wb"
+                ) as fout,
+            ):
+                while chunk := fin.read(1 << 20):
+                    fout.write(chunk)
+            own(os.path.join(target, name), uid)
+
+
+def own(path: str, uid: int | None) -> None:
+    """Hand ``path`` to the run's uid (a root supervisor dropping privileges), if any."""
+    if uid is not None:
+        os.chown(path, uid, uid, follow_symlinks=False)

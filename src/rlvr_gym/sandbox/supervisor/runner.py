@@ -12,6 +12,7 @@ import signal
 import time
 from typing import Any, NoReturn
 
+from . import pyfork
 from .job import Job
 
 # fmt: off
@@ -56,8 +57,23 @@ def _set_limit(which: int, soft: int, hard: int) -> None:
     resource.setrlimit(which, (soft, hard))
 
 
+_python_fork = False
+
+
+def enable_python_fork(supervisor_dir: str) -> None:
+    """Run ``python3 <script>`` programs in the forked child itself (see ``pyfork``)."""
+    global _python_fork
+    pyfork.prepare(supervisor_dir)
+    _python_fork = True
+
+
 def _child(
-    path: str, argv: list[str], job: Job, limits: dict[str, float], fds: list[int]
+    path: str,
+    argv: list[str],
+    job: Job,
+    limits: dict[str, float],
+    fds: list[int],
+    script: str | None,
 ) -> NoReturn:
     """Runs in the forked child: isolate, limit, drop privileges, exec. Never returns."""
     stage, errw = "setsid", fds[3]
@@ -96,10 +112,16 @@ def _child(
         stage = "exec"
         memory = int(limits["memory_bytes"])
         _set_limit(resource.RLIMIT_AS, memory, memory)  # last: Python code here allocates
+        if script is not None:
+            stage = "python"
+            os.close(errw)  # the parent reads it to EOF before pumping: nothing to report
+            errw = -1
+            pyfork.run_script(script, argv, job.env)
         os.execve(path, argv, job.env)
     except BaseException as exc:
         with contextlib.suppress(BaseException):
-            os.write(errw, f"supervisor: cannot execute {argv[0]!r} ({stage}): {exc}".encode())
+            note = f"supervisor: cannot execute {argv[0]!r} ({stage}): {exc}"
+            os.write(errw if errw >= 0 else 2, note.encode())
     os._exit(127)
 
 
@@ -127,7 +149,8 @@ def run_program(
             os.close(fd)
         raise
     if pid == 0:  # pragma: no cover - the child execs or exits
-        _child(path, argv, job, limits, [fds[0], fds[3], fds[5], fds[7]])
+        script = pyfork.python_script(argv, path) if _python_fork else None
+        _child(path, argv, job, limits, [fds[0], fds[3], fds[5], fds[7]], script)
     for fd in (fds[0], fds[3], fds[5], fds[7]):
         os.close(fd)
     out, err = _Capture(int(limits["output_bytes"])), _Capture(int(limits["output_bytes"]))

@@ -11,7 +11,7 @@ import tempfile
 import traceback
 from typing import Any, BinaryIO
 
-from .cleanup import sweep, wipe
+from .cleanup import copy_tree, own, sweep, wipe
 from .framing import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -24,7 +24,7 @@ from .framing import (
     log as _log,
 )
 from .job import BadRequest, Job
-from .runner import SAFE_PATH, run_program, set_dumpable
+from .runner import SAFE_PATH, enable_python_fork, run_program, set_dumpable
 
 RUN_PREFIX = "rlvr-run-"
 
@@ -88,13 +88,18 @@ class Supervisor:
             return _error(rid, "internal", f"{type(exc).__name__}: {exc}")
 
     def execute(self, rid: Any, job: Job) -> dict[str, Any]:
-        """Write the files, compile once, run every input, clean up after each run."""
-        job.workdir = tempfile.mkdtemp(prefix=RUN_PREFIX, dir=self.base)
-        job.env = {"PATH": SAFE_PATH, "HOME": job.workdir, "TMPDIR": job.workdir}
-        job.env.update({"LANG": "C.UTF-8", **job.user_env})
+        """Write the files, compile once, run every input, clean up after each run.
+
+        The files and the compiler's output stay in a build dir; with several inputs each
+        run gets a fresh copy of it (and /tmp, /dev/shm scrubbed), so nothing one run
+        writes is seen by the next.
+        """
+        build = tempfile.mkdtemp(prefix=RUN_PREFIX, dir=self.base)
+        self._enter(job, build)
         uids = {job.uid} if job.uid is not None else set()
         self.uids_seen |= uids
         killed, clean, compiled, runs = 0, True, None, []
+        fresh = len(job.inputs) > 1
         try:
             self._write_files(job)
             steps = [(job.compile, b"", job.compile_limits)] if job.compile else []
@@ -102,9 +107,15 @@ class Supervisor:
             for index, (argv, data, limits) in enumerate(steps):
                 assert argv is not None
                 is_compile = index == 0 and job.compile is not None
+                if fresh and not is_compile:
+                    self._enter(job, tempfile.mkdtemp(prefix=RUN_PREFIX, dir=self.base))
+                    own(job.workdir, job.uid)
+                    copy_tree(build, job.workdir, job.uid)
                 result, sid = run_program(job, argv, data, limits, not is_compile)
                 count, ok = sweep({sid} if sid else set(), uids, self.same_uid)
                 killed, clean = killed + count, clean and ok
+                if fresh and not is_compile:
+                    clean = wipe(job.workdir) and self._scrub(keep=build) and clean
                 if is_compile:
                     if result["status"] != "ok":
                         result["status"] = "compile_error"
@@ -116,7 +127,7 @@ class Supervisor:
                     if job.stop_on_first_failure and result["status"] != "ok":
                         break
         finally:
-            clean = wipe(job.workdir) and self._scrub() and clean
+            clean = wipe(job.workdir) and wipe(build) and self._scrub() and clean
         return {
             "id": rid,
             "compile": compiled,
@@ -125,6 +136,12 @@ class Supervisor:
             "clean": clean,
             "env_dropped": job.env_dropped,
         }
+
+    @staticmethod
+    def _enter(job: Job, workdir: str) -> None:
+        job.workdir = workdir
+        job.env = {"PATH": SAFE_PATH, "HOME": workdir, "TMPDIR": workdir}
+        job.env.update({"LANG": "C.UTF-8", **job.user_env})
 
     def cleanup(self) -> dict[str, Any]:
         """Kill every sandbox process and remove every run dir: the pool's health check."""
@@ -155,7 +172,7 @@ class Supervisor:
                     path = os.path.join(path, part)
                     if not os.path.isdir(path):
                         os.mkdir(path, 0o755)
-                        self._own(path, job.uid)
+                        own(path, job.uid)
                 path = os.path.join(job.workdir, name)
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
                 fd = os.open(path, flags, 0o644)
@@ -167,12 +184,7 @@ class Supervisor:
                     view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
-            self._own(path, job.uid)
-
-    @staticmethod
-    def _own(path: str, uid: int | None) -> None:
-        if uid is not None:
-            os.chown(path, uid, uid, follow_symlinks=False)
+            own(path, job.uid)
 
     def _scrub_listing(self) -> list[str]:
         paths: list[str] = []
@@ -181,8 +193,8 @@ class Supervisor:
                 paths += [os.path.join(directory, n) for n in sorted(os.listdir(directory))]
         return paths
 
-    def _scrub(self) -> bool:
-        return all([wipe(path) for path in self._scrub_listing()])
+    def _scrub(self, keep: str = "") -> bool:
+        return all([wipe(path) for path in self._scrub_listing() if path != keep])
 
 
 def _become_subreaper() -> bool:
@@ -200,7 +212,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python3 -I supervisor.py [--workdir-base DIR] ...``."""
+    """Entry point: ``python3 -I /opt/rlvr/supervisor [--workdir-base DIR] ...``."""
     parser = argparse.ArgumentParser(description="rlvr-gym in-sandbox supervisor")
     parser.add_argument(
         "--workdir-base", default="/work", help="existing dir holding each request's fresh dir"
@@ -211,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="treat every other process of our uid as sandbox (non-root only; implied as a "
         "non-root PID 1, i.e. a container's init)",
+    )
+    parser.add_argument(
+        "--python-fork",
+        action="store_true",
+        help="run `python3 <script>` programs in the forked child, without an exec (faster; "
+        "see pyfork: the run's memory holds a copy of the request)",
     )
     parser.add_argument(
         "--scrub-dir",
@@ -246,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         signal.signal(signal.SIGTERM, _on_sigterm)
     _become_subreaper()
+    if args.python_fork:
+        enable_python_fork(os.path.dirname(os.path.abspath(__file__)))
     base = os.path.abspath(args.workdir_base)
     with os.fdopen(proto_in, "rb", buffering=0) as reader:
         return Supervisor(base, args.max_frame_bytes, same_uid, scrub).serve(reader, proto_out)

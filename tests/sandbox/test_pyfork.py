@@ -1,0 +1,124 @@
+"""Python runs forked from the supervisor behave like ``python3 main.py``; batch runs are fresh.
+
+Each program runs twice in the same container: as ``python3 main.py`` (forked, no exec)
+and as ``/usr/bin/python3 main.py`` (a real exec, which the fork path never takes). The
+observable results must agree: status, exit code, signal, stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from rlvr_gym.sandbox.api import Language, Sandbox
+from rlvr_gym.sandbox.types import ExecutionLimits, ExecutionRequest
+from tests.sandbox.test_docker_pool import needs_docker
+
+pytestmark = [pytest.mark.docker, needs_docker]
+
+LIMITS = ExecutionLimits(cpu_s=2, wall_s=5)
+EXEC = Language("main.py", None, ("/usr/bin/python3", "main.py"))
+
+PROGRAMS = {
+    "exit_code": "import sys\nprint('x')\nsys.exit(3)",
+    "exit_message": "import sys\nsys.exit('bad input')",
+    "exit_none": "raise SystemExit",
+    "exit_large": "import sys\nsys.exit(256 + 7)",
+    "exception": "def f():\n    raise ValueError('boom')\nf()",
+    "syntax_error": "def f(:\n    pass",
+    "stdin_echo": "import sys\nprint(sys.stdin.read().upper(), end='')",
+    "input_eof": "input()\ninput()",
+    "atexit": "import atexit\natexit.register(lambda: print('bye'))\nprint('hi')",
+    "thread_joined": (
+        "import threading, time\n"
+        "def w():\n    time.sleep(0.05)\n    print('late')\n"
+        "threading.Thread(target=w).start()\nprint('early')"
+    ),
+    "os_exit_drops_buffer": "import os\nprint('lost')\nos._exit(4)",
+    "flush_then_os_exit": "import os, sys\nprint('kept')\nsys.stdout.flush()\nos._exit(0)",
+    "name_and_argv": "import sys\nprint(__name__, sys.argv, __file__.endswith('/main.py'))",
+    "path_and_env": (
+        "import os, sys\nprint(sys.path[0] == os.getcwd(), os.environ['HOME'] == os.getcwd())"
+    ),
+    "local_import": "import helper\nprint(helper.VALUE)",
+    "unicode": "print('héllo ✓')\nimport sys\nsys.stderr.write('ß\\n')",
+    "broken_pipe_ignored": "import signal\nprint(signal.getsignal(signal.SIGPIPE))",
+    "sigint_handler": "import signal\nprint(signal.getsignal(signal.SIGINT).__name__)",
+    "keyboard_interrupt": "raise KeyboardInterrupt",
+    "recursion": "import sys\ndef f(n):\n    return f(n + 1)\nf(0)",
+    "main_guard": "def main():\n    print('ran')\nif __name__ == '__main__':\n    main()",
+    "pickle_main": (
+        "import pickle\nclass P:\n    pass\nprint(type(pickle.loads(pickle.dumps(P()))).__name__)"
+    ),
+    "stderr_unflushed": "import sys\nsys.stderr.write('no newline')",
+    "random_differs": "import random\nprint(random.random() != 0.5)",
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(backend="docker", pool_size=1, limits=LIMITS) as box:
+        yield box
+
+
+def _observe(sandbox: Sandbox, language: Language, source: str, stdin: bytes) -> tuple[object, ...]:
+    files = {"main.py": source.encode(), "helper.py": b"VALUE = 42\n"}
+    request = ExecutionRequest(run=list(language.run), files=files, inputs=(stdin,), limits=LIMITS)
+    run = sandbox.backend.execute(request).runs[0]
+    stderr = re.sub(r"rlvr-run-\w+", "rlvr-run-X", run.stderr_text)
+    return run.status, run.exit_code, run.signal, run.stdout_text, stderr
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_forked_python_matches_exec(sandbox: Sandbox, name: str) -> None:
+    source = textwrap.dedent(PROGRAMS[name])
+    forked = _observe(sandbox, Language("main.py", None, ("python3", "main.py")), source, b"ab")
+    execed = _observe(sandbox, EXEC, source, b"ab")
+    assert forked == execed
+
+
+def test_fork_is_faster_path_actually_taken(sandbox: Sandbox) -> None:
+    # sys.flags.isolated is the one flag the fork inherits from the supervisor (-I).
+    source = "import sys\nprint(sys.flags.isolated)"
+    assert (
+        _observe(sandbox, Language("main.py", None, ("python3", "main.py")), source, b"")[3]
+        == "1\n"
+    )
+    assert _observe(sandbox, EXEC, source, b"")[3] == "0\n"
+
+
+def test_batch_runs_do_not_see_each_others_files(sandbox: Sandbox) -> None:
+    source = textwrap.dedent(
+        """
+        import os, sys
+        seen = sorted(os.listdir(".")) + sorted(os.listdir("/tmp")) + sorted(os.listdir("/dev/shm"))
+        print(seen)
+        for path in ("mark", "/tmp/mark", "/dev/shm/mark"):
+            open(path, "w").write(sys.stdin.read() or "x")
+        with open("main.py", "a") as fh:
+            fh.write("\\nprint('tampered')\\n")
+        """
+    )
+    results = sandbox.run_batch(source, ["1", "2", "3"])
+    assert [r.status for r in results] == ["ok"] * 3
+    assert [r.stdout for r in results] == ["['main.py']\n"] * 3
+
+
+def test_batch_cpp_binary_is_available_to_every_run(sandbox: Sandbox) -> None:
+    source = textwrap.dedent(
+        """
+        #include <cstdio>
+        #include <cstdlib>
+        int main() {
+            int x; if (scanf("%d", &x) != 1) return 1;
+            FILE *f = fopen("main", "w");  // try to clobber the binary for the next run
+            if (f) fclose(f);
+            printf("%d\\n", x * 2);
+        }
+        """
+    )
+    results = sandbox.run_batch(source, ["1", "2", "3"], language="cpp")
+    assert [(r.status, r.stdout) for r in results] == [("ok", "2\n"), ("ok", "4\n"), ("ok", "6\n")]
