@@ -122,3 +122,16 @@ def test_batch_cpp_binary_is_available_to_every_run(sandbox: Sandbox) -> None:
     )
     results = sandbox.run_batch(source, ["1", "2", "3"], language="cpp")
     assert [(r.status, r.stdout) for r in results] == [("ok", "2\n"), ("ok", "4\n"), ("ok", "6\n")]
+
+
+def test_batch_stops_at_first_failure_when_asked(sandbox: Sandbox) -> None:
+    source = "n = int(input())\nassert n != 2\nprint(n)"
+    results = sandbox.run_batch(source, ["1", "2", "3"], stop_on_first_failure=True)
+    assert [(r.status, r.stdout) for r in results] == [("ok", "1\n"), ("runtime_error", "")]
+    every = sandbox.run_batch(source, ["1", "2", "3"])
+    assert [r.status for r in every] == ["ok", "runtime_error", "ok"]
+
+
+def test_a_language_object_selects_the_real_interpreter(sandbox: Sandbox) -> None:
+    result = sandbox.run("import sys\nprint(sys.flags.isolated)", language=EXEC)
+    assert (result.status, result.stdout) == ("ok", "0\n")

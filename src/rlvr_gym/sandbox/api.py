@@ -214,7 +214,7 @@ class Sandbox(Closing):
         self,
         code: str | Mapping[str, str | bytes],
         *,
-        language: str = "python",
+        language: str | Language = "python",
         stdin: bytes | str = b"",
         limits: ExecutionLimits | None = None,
     ) -> ExecutionResult:
@@ -223,7 +223,7 @@ class Sandbox(Closing):
         Args:
             code: the main file's source, or file name -> content (must hold the
                 language's main file, e.g. ``main.py``).
-            language: a key of :data:`LANGUAGES`.
+            language: a key of :data:`LANGUAGES`, or a :class:`Language`.
             stdin: standard input (text is UTF-8 encoded).
             limits: this run's limits (default: the sandbox's).
 
@@ -237,25 +237,31 @@ class Sandbox(Closing):
         code: str | Mapping[str, str | bytes],
         inputs: Sequence[bytes | str],
         *,
-        language: str = "python",
+        language: str | Language = "python",
         limits: ExecutionLimits | None = None,
+        stop_on_first_failure: bool = False,
     ) -> list[ExecutionResult]:
         """Compile once and run ``code`` on every input, in one round trip.
 
-        Returns one result per input, in order; if compilation fails, every result is the
-        compiler's ``compile_error``.
+        Each input runs in a fresh copy of the work dir. Returns one result per input, in
+        order; if compilation fails, every result is the compiler's ``compile_error``.
+        With ``stop_on_first_failure`` the list ends at the first run that is not ``ok``
+        (the rest were not run).
 
         Raises:
             ConfigError: unknown language, bad file names, limits above the pool's.
         """
         request = self._request(code, inputs, language, limits or self.limits)
-        return _results(self._backend.execute(request), len(request.inputs))
+        if stop_on_first_failure:
+            request = replace(request, stop_on_first_failure=True)
+        response = self._backend.execute(request)
+        return _results(response, len(request.inputs), stop_on_first_failure)
 
     async def arun(
         self,
         code: str | Mapping[str, str | bytes],
         *,
-        language: str = "python",
+        language: str | Language = "python",
         stdin: bytes | str = b"",
         limits: ExecutionLimits | None = None,
     ) -> ExecutionResult:
@@ -269,12 +275,18 @@ class Sandbox(Closing):
         code: str | Mapping[str, str | bytes],
         inputs: Sequence[bytes | str],
         *,
-        language: str = "python",
+        language: str | Language = "python",
         limits: ExecutionLimits | None = None,
+        stop_on_first_failure: bool = False,
     ) -> list[ExecutionResult]:
         """:meth:`run_batch` in a worker thread, so the event loop keeps running."""
         return await asyncio.to_thread(
-            self.run_batch, code, inputs, language=language, limits=limits
+            self.run_batch,
+            code,
+            inputs,
+            language=language,
+            limits=limits,
+            stop_on_first_failure=stop_on_first_failure,
         )
 
     def close(self) -> None:
@@ -286,10 +298,10 @@ class Sandbox(Closing):
     def _request(
         code: str | Mapping[str, str | bytes],
         inputs: Sequence[bytes | str],
-        language: str,
+        language: str | Language,
         limits: ExecutionLimits,
     ) -> ExecutionRequest:
-        lang = LANGUAGES.get(language)
+        lang = language if isinstance(language, Language) else LANGUAGES.get(language)
         if lang is None:
             raise ConfigError(
                 f"unknown language {language!r}; known: {', '.join(sorted(LANGUAGES))} "
@@ -300,7 +312,7 @@ class Sandbox(Closing):
         else:
             files = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in code.items()}
             if lang.file_name not in files:
-                raise ConfigError(f"{language} code must include its main file {lang.file_name!r}")
+                raise ConfigError(f"the code must include its main file {lang.file_name!r}")
         if isinstance(inputs, (str, bytes)):
             raise ConfigError("inputs must be a list of stdin values, one per run")
         data = [x.encode("utf-8") if isinstance(x, str) else x for x in inputs]
@@ -321,12 +333,14 @@ class Sandbox(Closing):
         )
 
 
-def _results(response: ExecutionResponse, count: int) -> list[ExecutionResult]:
+def _results(response: ExecutionResponse, count: int, may_stop: bool) -> list[ExecutionResult]:
     compiled = response.compile
     if compiled is not None and compiled.status != "ok":
         status: RunStatus = "infra_error" if compiled.status == "infra_error" else "compile_error"
         return [ExecutionResult.from_run(compiled, status) for _ in range(count)]
     results = [ExecutionResult.from_run(run) for run in response.runs]
+    if may_stop and results and results[-1].status not in ("ok", "infra_error"):
+        return results  # stopped at the first failure, as asked
     skipped = RunResult.infra_error("not run: the batch stopped early")
     results += [ExecutionResult.from_run(skipped) for _ in range(count - len(results))]
     return results
