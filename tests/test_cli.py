@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import rlvr_gym
+from tests.sandbox.test_docker_pool import needs_docker
 
 CLI = Path(sys.executable).with_name("rlvr-gym")
 MATH = "rlvr_gym/Math-v0"
@@ -302,3 +303,60 @@ def test_score_keys_already_in_the_input_are_replaced_not_duplicated(tmp_path: P
     first, second = (json.loads(line) for line in lines)
     assert (first["status"], first["reward"]) == ("correct", 1.0)
     assert (second["status"], second["meta"]) == ("incorrect", {"k": [1, 2]})
+
+
+# --- code envs ------------------------------------------------------------------------------
+
+CODE = "rlvr_gym/Code-v0"
+SUM_OK = "```python\nprint(sum(map(int, open(0).read().split()[1:])))\n```"
+
+
+def test_envs_lists_every_code_env_as_scorable() -> None:
+    proc = run("envs")
+    assert proc.returncode == 0, proc.stderr
+    for env_id in ("HumanEval", "MBPP", "MBPPPlus", "CodeContests", "Code", "CodeRepair"):
+        line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(f"rlvr_gym/{env_id}-v0"))
+        assert ("no offline scorer" in line) == (env_id == "CodeRepair")
+
+
+@pytest.mark.docker
+@needs_docker
+def test_score_code_lines_by_task_id_and_inline_task(tmp_path: Path) -> None:
+    inline = {"task_id": "double", "prompt": "x", "tests": [{"stdin": "2\n", "stdout": "4\n"}]}
+    lines = jsonl(
+        {"task_id": "demo/sum-of-list", "response": SUM_OK},
+        {"task_id": "demo/sum-of-list", "response": "```python\nprint(0)\n```"},
+        {"task": inline, "response": "```python\nprint(2 * int(input()))\n```"},
+        {"task": inline, "response": "no program"},
+        {"task_id": "demo/nope", "response": SUM_OK},
+        {"response": SUM_OK},
+    )
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(lines)
+    proc = run("score", "--env", CODE, "--input", str(src), "--backend", "docker")
+    assert proc.returncode == 0, proc.stderr
+    out = read_out(proc.stdout)
+    assert [(o.get("reward"), o["status"]) for o in out] == [
+        (1.0, "correct"),
+        (0.0, "incorrect"),
+        (1.0, "correct"),
+        (0.0, "no_answer"),
+        (0.0, "infra_error"),  # the line's task is unknown: not the response's fault
+        (None, "error"),
+    ]
+    assert "demo/nope" in str(out[4]["detail"]) and "'task_id' or 'task'" in str(out[5]["error"])
+
+
+@pytest.mark.docker
+@needs_docker
+def test_score_code_lines_against_a_dataset_file(tmp_path: Path) -> None:
+    data = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "code"
+    from rlvr_gym.rewards.code.datasets import load_humaneval
+
+    task = load_humaneval(data / "HumanEval.jsonl.gz")[2]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(jsonl({"task_id": task.task_id, "response": f"```python\n{task.reference}```"}))
+    args = ["--env", "rlvr_gym/HumanEval-v0", "--data", str(data / "HumanEval.jsonl.gz")]
+    proc = run("score", *args, "--input", str(src), "--backend", "docker")
+    assert proc.returncode == 0, proc.stderr
+    assert [(o["reward"], o["status"]) for o in read_out(proc.stdout)] == [(1.0, "correct")]

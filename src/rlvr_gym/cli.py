@@ -32,7 +32,7 @@ from rlvr_gym import __version__
 from rlvr_gym.errors import RlvrGymError
 
 if TYPE_CHECKING:
-    from rlvr_gym.scoring import ScorerFactory, Summary
+    from rlvr_gym.scoring import Fields, ScorerFactory, Summary
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -93,8 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--env", required=True, metavar="ENV_ID", help="e.g. rlvr_gym/Math-v0")
     score.add_argument("--input", required=True, metavar="IN.jsonl", help="input file, or -")
     score.add_argument("--output", metavar="OUT.jsonl", help="output file (default: stdout)")
-    score.add_argument("--workers", type=_positive_int, help="grading processes")
-    score.add_argument("--answer-field", default="answer", help="gold field (default: answer)")
+    score.add_argument(
+        "--workers", type=_positive_int, help="grading processes (code envs: containers)"
+    )
+    score.add_argument(
+        "--answer-field",
+        help="gold field (default: answer; code envs: task_id, else an inline task object)",
+    )
+    score.add_argument(
+        "--data", metavar="FILE", help="code envs: the dataset file task_id values refer to"
+    )
+    score.add_argument(
+        "--backend",
+        choices=("auto", "docker", "process"),
+        default="auto",
+        help="code envs: sandbox backend (default: auto)",
+    )
     score.add_argument(
         "--response-field", default="response", help="response field (default: response)"
     )
@@ -215,7 +229,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _score_files(args: argparse.Namespace, factory: ScorerFactory) -> Summary:
     from tqdm import tqdm
 
-    from rlvr_gym.scoring import Fields, ScorerOptions, score_stream
+    from rlvr_gym.scoring import ScorerOptions, score_stream
 
     with contextlib.ExitStack() as stack:
         source = _open_input(args.input)
@@ -245,17 +259,26 @@ def _score_files(args: argparse.Namespace, factory: ScorerFactory) -> Summary:
             bar.set_postfix_str(f"{done} records", refresh=False)
             bar.update(nbytes)
 
-        scorer = stack.enter_context(
-            contextlib.closing(factory(ScorerOptions(args.workers, args.deadline)))
-        )
+        options = ScorerOptions(args.workers, args.deadline, args.data, args.backend)
+        scorer = stack.enter_context(contextlib.closing(factory(options)))
         return score_stream(
             scorer,
             source,
             sink,
-            fields=Fields(response=args.response_field, answer=args.answer_field),
+            fields=_fields(args),
             batch_size=args.batch_size,
             on_batch=progress,
         )
+
+
+def _fields(args: argparse.Namespace) -> Fields:
+    from rlvr_gym.scoring import CODE_ENV_IDS, Fields
+
+    if args.answer_field is not None:
+        return Fields(args.response_field, args.answer_field, objects=args.env in CODE_ENV_IDS)
+    if args.env in CODE_ENV_IDS:
+        return Fields(args.response_field, "task_id", alternatives=("task",), objects=True)
+    return Fields(args.response_field, "answer")
 
 
 def _env_descriptions() -> dict[str, str]:

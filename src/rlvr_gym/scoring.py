@@ -61,13 +61,18 @@ class ScorerOptions:
     """Knobs the CLI passes to a scorer factory.
 
     Attributes:
-        workers: Number of worker processes, or ``None`` for the reward's default.
+        workers: Number of worker processes (sandbox containers for code), or ``None``
+            for the reward's default.
         deadline_s: Per-response grading deadline in seconds, or ``None`` for the
             reward's default.
+        data_path: The env's dataset file (code envs: where ``task_id`` is looked up).
+        backend: Sandbox backend of code envs (``auto``, ``docker``, ``process``).
     """
 
     workers: int | None = None
     deadline_s: float | None = None
+    data_path: str | None = None
+    backend: str = "auto"
 
 
 ScorerFactory = Callable[[ScorerOptions], BatchScorer]
@@ -85,7 +90,28 @@ def _math_scorer(options: ScorerOptions) -> BatchScorer:
     return MathReward(config, workers=options.workers)
 
 
-_SCORERS: dict[str, ScorerFactory] = {"rlvr_gym/Math-v0": _math_scorer}
+def _code_scorer(dataset: str) -> ScorerFactory:
+    def factory(options: ScorerOptions) -> BatchScorer:
+        from rlvr_gym.envs.code_env import load_dataset
+        from rlvr_gym.rewards.code.reward import CodeReward
+        from rlvr_gym.rewards.code.scorer import CodeScorer
+
+        reward = CodeReward(backend=options.backend, pool_size=options.workers)
+        return CodeScorer(reward, lambda: load_dataset(dataset, options.data_path))
+
+    return factory
+
+
+_SCORERS: dict[str, ScorerFactory] = {
+    "rlvr_gym/Math-v0": _math_scorer,
+    "rlvr_gym/HumanEval-v0": _code_scorer("humaneval"),
+    "rlvr_gym/MBPP-v0": _code_scorer("mbpp"),
+    "rlvr_gym/MBPPPlus-v0": _code_scorer("mbppplus"),
+    "rlvr_gym/CodeContests-v0": _code_scorer("code_contests"),
+    "rlvr_gym/Code-v0": _code_scorer("code_jsonl"),
+}
+CODE_ENV_IDS = frozenset(k for k in _SCORERS if k != "rlvr_gym/Math-v0")
+"""Env ids whose lines name a task (``task_id``) or carry one (``task``)."""
 
 
 def register_scorer(env_id: str, factory: ScorerFactory) -> None:
@@ -125,10 +151,17 @@ def make_scorer(env_id: str, options: ScorerOptions | None = None) -> BatchScore
 
 @dataclass(frozen=True)
 class Fields:
-    """Names of the input fields holding the model response and the gold answer."""
+    """Names of the input fields holding the model response and the gold answer.
+
+    ``alternatives`` are tried in order when ``answer`` is absent; with ``objects`` an
+    object value is accepted and handed to the scorer as its JSON text (code envs: a
+    line carries a ``task_id`` or an inline ``task``).
+    """
 
     response: str = "response"
     answer: str = "answer"
+    alternatives: tuple[str, ...] = ()
+    objects: bool = False
 
 
 @dataclass
@@ -226,12 +259,21 @@ def parse_line(lineno: int, raw: bytes, fields: Fields) -> _Pending | dict[str, 
         return _error(lineno, f"invalid JSON: {exc.msg} at column {exc.colno}")
     if not isinstance(obj, dict):
         return _error(lineno, f"expected a JSON object, got {type(obj).__name__}")
+    answer = next((n for n in (fields.answer, *fields.alternatives) if n in obj), fields.answer)
     values: list[str] = []
-    for name in (fields.response, fields.answer):
+    for name in (fields.response, answer):
         if name not in obj:
-            flag = "--response-field" if name == fields.response else "--answer-field"
-            return _error(lineno, f"missing field {name!r} (choose another with {flag})", obj)
+            if name == fields.response:
+                return _error(
+                    lineno, f"missing field {name!r} (choose another with --response-field)", obj
+                )
+            names = " or ".join(repr(n) for n in (fields.answer, *fields.alternatives))
+            return _error(
+                lineno, f"missing field {names} (choose another with --answer-field)", obj
+            )
         value = obj[name]
+        if fields.objects and name == answer and isinstance(value, dict):
+            value = json.dumps(value)
         if not isinstance(value, str):
             return _error(
                 lineno,

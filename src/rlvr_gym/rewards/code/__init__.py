@@ -1,0 +1,1 @@
+"""Code rewards: program extraction, sandboxed judges, dataset loaders (issue 4)."""
