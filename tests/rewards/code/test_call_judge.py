@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import tests.sandbox.test_docker_pool as pool_tests
 from rlvr_gym.errors import ConfigError, DataError
-from rlvr_gym.rewards.code import harness
+from rlvr_gym.rewards.code import wire
 from rlvr_gym.rewards.code.call_judge import (
     CallJudgeConfig,
     ajudge_call,
@@ -33,6 +33,7 @@ from rlvr_gym.rewards.code.call_judge import (
     judge_call,
     short_repr,
     values_equal,
+    wire_source,
 )
 from rlvr_gym.rewards.code.results import JudgeResult
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask
@@ -106,7 +107,7 @@ plain = st.recursive(
 
 
 def roundtrip(value: Any) -> Any:
-    return harness.decode(harness.loads(harness.dumps({"v": harness.encode(value)}))["v"])
+    return wire.decode(wire.loads(wire.dumps({"v": wire.encode(value)}))["v"])
 
 
 def identical(a: Any, b: Any) -> bool:
@@ -156,20 +157,20 @@ def test_encode_is_strict_without_coerce_and_converts_with_it() -> None:
     def gen() -> Iterator[int]:
         yield from (1, 2)
 
-    with pytest.raises(harness.CodecError, match="unsupported type"):
-        harness.encode(Int(3))
-    with pytest.raises(harness.CodecError, match="unsupported type builtin_function_or_method"):
-        harness.encode(len)
-    assert type(harness.decode(harness.encode(Int(3), coerce=True))) is int
+    with pytest.raises(wire.CodecError, match="unsupported type"):
+        wire.encode(Int(3))
+    with pytest.raises(wire.CodecError, match="unsupported type builtin_function_or_method"):
+        wire.encode(len)
+    assert type(wire.decode(wire.encode(Int(3), coerce=True))) is int
     drained = [(gen(), [1, 2]), (range(3), [0, 1, 2]), ({1: 2}.keys(), [1]), (map(abs, [-1]), [1])]
     for value, want in drained:
-        assert harness.decode(harness.encode(value, coerce=True)) == want
-    with pytest.raises(harness.CodecError, match="unsupported return type object"):
-        harness.encode(object(), coerce=True)
+        assert wire.decode(wire.encode(value, coerce=True)) == want
+    with pytest.raises(wire.CodecError, match="unsupported return type object"):
+        wire.encode(object(), coerce=True)
     deep: list[Any] = []
     deep.append(deep)
-    with pytest.raises(harness.CodecError, match="deeper than"):
-        harness.encode(deep, coerce=True)
+    with pytest.raises(wire.CodecError, match="deeper than"):
+        wire.encode(deep, coerce=True)
 
 
 @pytest.mark.parametrize(
@@ -182,13 +183,13 @@ def test_encode_is_strict_without_coerce_and_converts_with_it() -> None:
         (b'{"a": 123456789012345678901234567890}', "not valid JSON"),
         (b"\xff{}", "not valid JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "not valid JSON|JSON object"),
-        (b'{"a": "' + b"x" * (harness.MAX_MESSAGE_BYTES + 1) + b'"}', "exceeds"),
+        (b'{"a": "' + b"x" * (wire.MAX_MESSAGE_BYTES + 1) + b'"}', "exceeds"),
     ],
     ids=["array", "truncated", "nan", "dup", "bigint", "utf8", "deep-json", "oversized"],
 )
 def test_loads_rejects_malformed_messages(raw: bytes, match: str) -> None:
-    with pytest.raises(harness.CodecError, match=match):
-        harness.loads(raw)
+    with pytest.raises(wire.CodecError, match=match):
+        wire.loads(raw)
 
 
 def nest(levels: int) -> Any:
@@ -206,7 +207,7 @@ def nest(levels: int) -> Any:
         ([1, 2], "tagged array"),
         (["zz", 1], "unknown tag"),
         (["i", "12g"], "unknown tag or bad payload"),
-        (["i", "1" * (harness.MAX_HEX_DIGITS + 1)], "bad payload"),
+        (["i", "1" * (wire.MAX_HEX_DIGITS + 1)], "bad payload"),
         (["f", "1.5"], "bad payload"),
         (["b", "!!"], "base64"),
         (["c", 1, 2], "bad payload"),
@@ -215,19 +216,19 @@ def nest(levels: int) -> Any:
         (["d", ["l"], 1], "unhashable"),
         (["s", ["l"]], "unhashable"),
         (2**63, "tagged array"),
-        (nest(harness.MAX_DEPTH + 1), "deeper than"),
+        (nest(wire.MAX_DEPTH + 1), "deeper than"),
     ],
     ids=lambda v: str(v)[:20],
 )
 def test_decode_rejects_bad_values(node: Any, match: str) -> None:
-    with pytest.raises(harness.CodecError, match=match):
-        harness.decode(node)
+    with pytest.raises(wire.CodecError, match=match):
+        wire.decode(node)
 
 
 def test_decode_caps_elements() -> None:
-    with pytest.raises(harness.CodecError, match="more than"):
-        harness.decode(["l", *([0] * (harness.MAX_NODES + 1))])
-    assert harness.decode(nest(harness.MAX_DEPTH - 1)) is not None
+    with pytest.raises(wire.CodecError, match="more than"):
+        wire.decode(["l", *([0] * (wire.MAX_NODES + 1))])
+    assert wire.decode(nest(wire.MAX_DEPTH - 1)) is not None
 
 
 # --- equality and display (pure) ------------------------------------------------------------
@@ -340,13 +341,14 @@ def test_a_sandbox_failure_is_infra_error_and_a_killed_harness_is_not() -> None:
 def test_harness_runs_as_a_local_process(tmp_path: Path) -> None:
     """The protocol end to end without Docker (the process is not a sandbox here)."""
     (tmp_path / "main.py").write_text(harness_source())
+    (tmp_path / "rlvr_wire.py").write_text(wire_source())
     (tmp_path / "solution.py").write_text(ADD + "print('hi')\n")
     payload = {
         "nonce": "ab" * 16,
         "entry_point": "add",
         "setup_code": "",
         "test_code": "assert add(1, 1) == 2\nassert add(*[2], b=3) == 5\n",
-        "cases": [harness.encode((1, 2)), harness.encode(("a", 1))],
+        "cases": [wire.encode((1, 2)), wire.encode(("a", 1))],
         "call_timeout_s": 5,
         "load_timeout_s": 5,
         "budget_s": 20,
@@ -356,7 +358,7 @@ def test_harness_runs_as_a_local_process(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "main.py"],
         cwd=tmp_path,
-        input=harness.dumps(payload),
+        input=wire.dumps(payload),
         capture_output=True,
         timeout=60,
     )

@@ -28,8 +28,13 @@ from typing import Any, TypeVar
 import pytest
 
 import tests.sandbox.test_docker_pool as pool_tests
-from rlvr_gym.rewards.code import call_judge, harness
-from rlvr_gym.rewards.code.call_judge import CallJudgeConfig, harness_source, judge_call
+from rlvr_gym.rewards.code import call_judge, harness, wire
+from rlvr_gym.rewards.code.call_judge import (
+    CallJudgeConfig,
+    harness_source,
+    judge_call,
+    wire_source,
+)
 from rlvr_gym.rewards.code.results import JudgeResult
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask
 from rlvr_gym.sandbox.api import Sandbox
@@ -664,13 +669,14 @@ def test_the_honest_solution_passes() -> None:
 def run_locally(tmp_path: Path, source: str, program: str) -> dict[str, Any]:
     """The harness as a plain local process (no sandbox); returns its report."""
     (tmp_path / "main.py").write_text(source)
+    (tmp_path / "rlvr_wire.py").write_text(wire_source())
     (tmp_path / "solution.py").write_text(program)
     payload = {
         "nonce": "c0ffee" * 6,
         "entry_point": "add",
         "setup_code": TASK.setup_code,
         "test_code": TASK.test_code,
-        "cases": [harness.encode(case.args) for case in TASK.call_cases],
+        "cases": [wire.encode(case.args) for case in TASK.call_cases],
         "call_timeout_s": 5,
         "load_timeout_s": 5,
         "budget_s": 20,
@@ -680,13 +686,13 @@ def run_locally(tmp_path: Path, source: str, program: str) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "main.py"],
         cwd=tmp_path,
-        input=harness.dumps(payload),
+        input=wire.dumps(payload),
         capture_output=True,
         timeout=60,
     )
     prefix = f"{harness.RESULT_PREFIX} {payload['nonce']} "
     lines = [x for x in proc.stdout.decode().splitlines() if x.startswith(prefix)]
-    return harness.loads(lines[-1][len(prefix) :].encode())
+    return wire.loads(lines[-1][len(prefix) :].encode())
 
 
 @pytest.mark.parametrize("protected", [True, False])

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import cmath
+import functools
 import logging
 import math
 import secrets
@@ -74,6 +75,7 @@ __all__ = [
     "judge_call",
     "short_repr",
     "values_equal",
+    "wire_source",
 ]
 
 _log = logging.getLogger(__name__)
@@ -280,7 +282,17 @@ def fill_expected(
 @lru_cache(maxsize=1)
 def harness_source() -> str:
     """The harness's source, sent to the sandbox as ``main.py``."""
-    return resources.files("rlvr_gym.rewards.code").joinpath("harness.py").read_text("utf-8")
+    return _source("harness.py")
+
+
+def wire_source() -> str:
+    """The codec's source, sent beside the harness as ``rlvr_wire.py``."""
+    return _source("wire.py")
+
+
+@functools.cache
+def _source(name: str) -> str:
+    return resources.files("rlvr_gym.rewards.code").joinpath(name).read_text("utf-8")
 
 
 def _check_task(task: CodeTask, need_tests: bool = True) -> None:
@@ -325,7 +337,11 @@ def _run(
         "stop_on_first_failure": config.stop_on_first_failure,
         "max_result_bytes": max(limits.output_bytes - 4096, 4096),
     }
-    files = {"main.py": harness_source().encode(), harness.SOLUTION_FILE: program.encode()}
+    files = {
+        "main.py": harness_source().encode(),
+        "rlvr_wire.py": wire_source().encode(),
+        harness.SOLUTION_FILE: program.encode(),
+    }
     request = ExecutionRequest(
         HARNESS_ARGV, files, [harness.dumps(payload)], limits=limits, env=HARNESS_ENV
     )
