@@ -18,7 +18,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlvr_gym.envs.math_env import InvalidActionError, ResetNeededError
+from rlvr_gym.envs._common import check_step, positive, reset_choice
 from rlvr_gym.envs.spaces import UnicodeText
 from rlvr_gym.envs.tasks import check_index, unknown_task_error
 from rlvr_gym.errors import ConfigError, DataError, did_you_mean
@@ -199,8 +199,8 @@ class CodeEnv(gym.Env[str, str]):
         if not callable(prompt_template):
             raise ConfigError("prompt_template must be a callable(task) -> str")
         self._template = prompt_template
-        self.max_prompt_chars = _positive("max_prompt_chars", max_prompt_chars)
-        self.max_response_chars = _positive("max_response_chars", max_response_chars)
+        self.max_prompt_chars = positive("max_prompt_chars", max_prompt_chars)
+        self.max_response_chars = positive("max_response_chars", max_response_chars)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(f"unknown render_mode {render_mode!r}; use 'ansi' or None")
         self.render_mode = render_mode
@@ -282,16 +282,8 @@ class CodeEnv(gym.Env[str, str]):
     # --- shared with CodeRepairEnv ---------------------------------------------------
 
     def _check_step(self, action: object) -> CodeTask:
-        if self._task is None:
-            raise ResetNeededError("Cannot call env.step() before calling env.reset()")
-        if self._done:
-            raise ResetNeededError(
-                "Cannot call env.step() after the episode ended; call env.reset()"
-            )
-        if not isinstance(action, str):
-            raise InvalidActionError(
-                f"code env actions are response strings, got {type(action).__name__}"
-            )
+        check_step(self._task is not None, self._done, action, type(self).__name__)
+        assert self._task is not None
         return self._task
 
     def _judge(self, task: CodeTask, action: str) -> tuple[RewardResult, dict[str, Any]]:
@@ -321,21 +313,13 @@ class CodeEnv(gym.Env[str, str]):
         return result, info
 
     def _select(self, options: dict[str, Any]) -> CodeTask:
-        unknown = [key for key in options if key not in ("task_id", "index")]
-        if unknown:
-            raise ConfigError(
-                f"unknown reset option {unknown[0]!r}; use 'task_id' or 'index'"
-                f"{did_you_mean(str(unknown[0]), ('task_id', 'index'))}"
-            )
-        if "task_id" in options and "index" in options:
-            raise ConfigError("pass either 'task_id' or 'index' in reset options, not both")
-        if "task_id" in options:
-            task_id = str(options["task_id"])
+        task_id, index = reset_choice(options, type(self).__name__)
+        if task_id is not None:
             if task_id not in self._index:
                 raise unknown_task_error(task_id, self.dataset, list(self._index))
             return self.tasks[self._index[task_id]]
-        if "index" in options:
-            return self.tasks[check_index(options["index"], len(self.tasks), self.dataset)]
+        if index is not None:
+            return self.tasks[check_index(index, len(self.tasks), self.dataset)]
         return self.tasks[int(self.np_random.integers(len(self.tasks)))]
 
     def _info(self, task: CodeTask) -> dict[str, Any]:
@@ -349,9 +333,3 @@ def _need(path: str | os.PathLike[str] | None, dataset: str) -> Path:
     if path is None:
         raise ConfigError(f"the {dataset!r} dataset needs path=... (nothing is downloaded)")
     return Path(path)
-
-
-def _positive(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value

@@ -16,13 +16,19 @@ from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
-from gymnasium.error import InvalidAction, ResetNeeded
 
+from rlvr_gym.envs._common import (
+    InvalidActionError,
+    ResetNeededError,
+    check_step,
+    positive,
+    reset_choice,
+)
 from rlvr_gym.envs.generators import ProceduralMathSource
 from rlvr_gym.envs.sources import JsonlTaskSource
 from rlvr_gym.envs.spaces import UnicodeText
 from rlvr_gym.envs.tasks import MathTask, TaskSource
-from rlvr_gym.errors import ConfigError, DataError, RlvrGymError, did_you_mean
+from rlvr_gym.errors import ConfigError, DataError, did_you_mean
 from rlvr_gym.rewards.format import format_reward
 from rlvr_gym.rewards.math.config import MathConfig
 from rlvr_gym.rewards.math.reward import MathReward
@@ -42,19 +48,6 @@ DEFAULT_PROMPT_TEMPLATE = (
 """The instruction Qwen2.5-Math and DeepSeek-R1 evaluations use; ``{problem}`` is replaced."""
 
 PromptTemplate = str | Callable[[MathTask], str]
-_RESET_OPTIONS = ("task_id", "index")
-
-
-class ResetNeededError(RlvrGymError, ResetNeeded):
-    """``step`` was called before ``reset`` or after the episode ended.
-
-    Also Gymnasium's :class:`~gymnasium.error.ResetNeeded`, the error its
-    ``OrderEnforcing`` wrapper raises, so code written for Gymnasium catches it.
-    """
-
-
-class InvalidActionError(RlvrGymError, InvalidAction):
-    """The action is not a string (a caller bug, not model output)."""
 
 
 class MathEnv(gym.Env[str, str]):
@@ -184,8 +177,8 @@ class MathEnv(gym.Env[str, str]):
         if not math.isfinite(format_reward_weight):
             raise ConfigError("format_reward_weight must be finite")
         self.format_reward_weight = float(format_reward_weight)
-        self.max_prompt_chars = _positive("max_prompt_chars", max_prompt_chars)
-        self.max_response_chars = _positive(
+        self.max_prompt_chars = positive("max_prompt_chars", max_prompt_chars)
+        self.max_response_chars = positive(
             "max_response_chars",
             self._config.max_response_chars if max_response_chars is None else max_response_chars,
         )
@@ -266,17 +259,8 @@ class MathEnv(gym.Env[str, str]):
             ResetNeededError: Before ``reset`` or after the episode ended.
             InvalidActionError: If ``action`` is not a ``str``.
         """
-        if self._task is None:
-            raise ResetNeededError("Cannot call env.step() before calling env.reset()")
-        if self._done:
-            raise ResetNeededError(
-                "Cannot call env.step() after the episode terminated: MathEnv episodes are "
-                "a single step; call env.reset() for the next task"
-            )
-        if not isinstance(action, str):
-            raise InvalidActionError(
-                f"MathEnv actions are response strings, got {type(action).__name__}"
-            )
+        check_step(self._task is not None, self._done, action, "MathEnv")
+        assert self._task is not None
         response = action[-self.max_response_chars :]
         result = self.reward_fn.score(response, self._task.answer)
         if self.format_reward_weight > 0:
@@ -310,18 +294,11 @@ class MathEnv(gym.Env[str, str]):
         super().close()
 
     def _select(self, options: dict[str, Any]) -> MathTask:
-        unknown = [key for key in options if key not in _RESET_OPTIONS]
-        if unknown:
-            raise ConfigError(
-                f"unknown reset option {unknown[0]!r}; MathEnv accepts 'task_id' or "
-                f"'index'{did_you_mean(str(unknown[0]), _RESET_OPTIONS)}"
-            )
-        if "task_id" in options and "index" in options:
-            raise ConfigError("pass either 'task_id' or 'index' in reset options, not both")
-        if "task_id" in options:
-            return self.source.get(str(options["task_id"]))
-        if "index" in options:
-            return self.source[options["index"]]
+        task_id, index = reset_choice(options, "MathEnv")
+        if task_id is not None:
+            return self.source.get(task_id)
+        if index is not None:
+            return self.source[index]
         return self.source[int(self.np_random.integers(len(self.source)))]
 
     def _info(self, task: MathTask) -> dict[str, Any]:
@@ -343,12 +320,6 @@ def _as_source(source: TaskSource | str | os.PathLike[str] | None) -> TaskSource
             f"source must be a TaskSource, a file path or None, got {type(source).__name__}"
         )
     return source
-
-
-def _positive(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 def _combine(accuracy: RewardResult, fmt: RewardResult, weight: float) -> RewardResult:

@@ -25,12 +25,13 @@ hitting a limit is a *checker* failure, a dataset bug: the result is ``infra_err
 a checker must reject malformed output itself rather than crash on it.
 
 Judging is written once, as a generator that yields each checker run it needs and
-receives the result; :func:`judge_io` and :func:`ajudge_io` only drive it, so the sync
-and asyncio paths cannot drift apart.
+receives the result; :func:`judge_io` drives it and :func:`ajudge_io` runs that in a
+worker thread, so the sync and asyncio paths cannot drift apart.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -142,35 +143,19 @@ async def ajudge_io(
     limits: ExecutionLimits | None = None,
     stop_on_first_failure: bool = False,
 ) -> JudgeResult:
-    """:func:`judge_io` for asyncio: sandbox calls run in worker threads.
+    """:func:`judge_io` for asyncio, in a worker thread (sandbox calls block).
 
     Raises:
         ConfigError: as :func:`judge_io`.
     """
-    inputs = _inputs(task)
-    if not program.strip():
-        return _no_answer(task)
-    runs: list[ExecutionResult] = []
-    run_limits = _run_limits(sandbox, task, limits)
-    for chunk in _chunks(inputs, run_limits.output_bytes):
-        runs += await sandbox.arun_batch(
-            program,
-            chunk,
-            language=task.language,
-            limits=run_limits,
-            stop_on_first_failure=stop_on_first_failure,
-        )
-        if _stopped(runs, stop_on_first_failure):
-            break
-    judging = _judging(task, runs, stop_on_first_failure)
-    try:
-        files = next(judging)
-        while True:
-            check = await sandbox.arun(files, language="python", limits=limits)
-            files = judging.send(check)
-    except StopIteration as done:
-        result: JudgeResult = done.value
-        return result
+    return await asyncio.to_thread(
+        judge_io,
+        sandbox,
+        task,
+        program,
+        limits=limits,
+        stop_on_first_failure=stop_on_first_failure,
+    )
 
 
 def _run_limits(
