@@ -44,13 +44,13 @@ LIMITS = ExecutionLimits(cpu_s=2, wall_s=5, memory_bytes=256 * MiB, output_bytes
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 # Lists what a run could inherit from earlier ones: foreign processes (besides the
-# supervisor, pid 1, and itself), other entries of /work, /tmp and /dev/shm, and its own
-# work dir (which must hold only main.py).
+# supervisor, pid 1, the zygote it was forked from, and itself), other entries of /work,
+# /tmp and /dev/shm, and its own work dir (which must hold only main.py).
 PROBE = py(
     """
     import os
-    me = str(os.getpid())
-    pids = [p for p in os.listdir("/proc") if p.isdigit() and p not in ("1", me)]
+    me, zygote = str(os.getpid()), str(os.getppid())
+    pids = [p for p in os.listdir("/proc") if p.isdigit() and p not in ("1", me, zygote)]
     mine = os.path.basename(os.getcwd())
     work = [n for n in os.listdir("/work") if n != mine]
     print(pids, work, os.listdir("/tmp"), os.listdir("/dev/shm"), os.listdir("."))
@@ -287,7 +287,7 @@ def test_deep_cpp_recursion_is_runtime_error_by_sigsegv(shared: Sandbox) -> None
     assert_clean(shared)
 
 
-def test_killing_the_supervisor_or_parent_is_ignored(shared: Sandbox) -> None:
+def test_killing_the_supervisor_is_ignored(shared: Sandbox) -> None:
     # The supervisor is the container's PID 1 with default dispositions (SIGINT reset, no
     # SIGTERM handler), so the kernel drops every signal sent to it from inside the
     # container. Before that fix, SIGTERM/SIGINT ended it and turned the run into
@@ -295,11 +295,9 @@ def test_killing_the_supervisor_or_parent_is_ignored(shared: Sandbox) -> None:
     code = py(
         """
         import os, signal, time
-        assert os.getppid() == 1
         sigs = ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGSTOP"]
         for name in sigs:
-            for pid in (1, os.getppid()):
-                os.kill(pid, getattr(signal, name))
+            os.kill(1, getattr(signal, name))
         time.sleep(0.5)
         print("sent", len(sigs))
         """
@@ -313,6 +311,38 @@ def test_killing_the_supervisor_or_parent_is_ignored(shared: Sandbox) -> None:
     assert_clean(shared)
 
 
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGSTOP", "SIGTERM"])
+def test_killing_or_stopping_the_zygote_keeps_the_verdict_and_the_pool(
+    make_sandbox: Callable[..., Sandbox], signal_name: str
+) -> None:
+    # A forked run's parent is the zygote, which shares the sandbox uid: a program can
+    # signal it. Its verdict must still be its own (never infra_error), the next runs must
+    # work, and the container is reported unclean so the pool replaces it.
+    sandbox = make_sandbox(pool_size=1, limits=LIMITS)
+    code = py(
+        f"""
+        import os, signal
+        zygote = os.getppid()
+        assert zygote != 1
+        os.kill(zygote, signal.{signal_name})
+        print("wrong answer")
+        raise SystemExit(1)
+        """
+    )
+    pool = pool_of(sandbox)
+    result = sandbox.run(code)
+    assert (result.status, result.exit_code, result.stdout) == (
+        "runtime_error",
+        1,
+        "wrong answer\n",
+    )
+    following = [sandbox.run("print(input())", stdin=str(i)) for i in range(3)]
+    assert [(r.status, r.stdout) for r in following] == [("ok", f"{i}\n") for i in range(3)]
+    if signal_name != "SIGTERM":  # ignored by the zygote
+        assert pool.replaced >= 1
+    assert_clean(sandbox)
+
+
 def test_program_cannot_make_the_oom_killer_pick_the_supervisor(
     make_sandbox: Callable[..., Sandbox],
 ) -> None:
@@ -320,7 +350,7 @@ def test_program_cannot_make_the_oom_killer_pick_the_supervisor(
     # inherited minimum, 0), then overflow the container's memory with forked children so
     # the cgroup OOM killer picks the supervisor: the run would come back as infra_error, a
     # masked sample instead of a wrong one. The supervisor is non-dumpable, so its
-    # /proc/1/oom_score_adj belongs to root; the OOM killer takes a child (5 x 230 MB is
+    # /proc/1/oom_score_adj belongs to root; the OOM killer takes a child (8 x 230 MB is
     # above the container's memory) and the program's own exit code decides: ok.
     sandbox = make_sandbox(pool_size=1, limits=LIMITS)
     code = py(
@@ -335,7 +365,7 @@ def test_program_cannot_make_the_oom_killer_pick_the_supervisor(
         with open("/proc/self/oom_score_adj", "w") as fh:
             fh.write("0")
         kids = []
-        for _ in range(5):
+        for _ in range(8):
             pid = os.fork()
             if pid == 0:
                 hog = b"x" * (230 * 1024 * 1024)
@@ -373,17 +403,18 @@ def test_host_secret_is_invisible(
                 seen += open("/proc/%s/environ" % pid, "rb").read()
             except OSError:
                 unreadable.append(pid)
-        print(b"RLVR_SECRET" in seen, len(seen) > 0, unreadable)
+        print(b"RLVR_SECRET" in seen, len(seen) > 0, unreadable == ["1", str(os.getppid())])
         print(sorted(os.environ))
         """
     )
     result = sandbox.run(code)
     assert result.status == "ok", result.stderr
     assert secret not in result.stdout and secret not in result.stderr
-    # The supervisor (pid 1) is non-dumpable: its /proc files are root's, environ unreadable.
+    # The supervisor (pid 1) and the zygote (our parent) are non-dumpable: their /proc files
+    # are root's, their environ unreadable.
     assert result.stdout.splitlines() == [
         "False",
-        "False True ['1']",
+        "False True True",
         str(["HOME", "LANG", "PATH", "TMPDIR"]),
     ]
 
@@ -393,7 +424,7 @@ def test_proc_shows_only_the_container_and_sys_is_read_only(shared: Sandbox) -> 
         """
         import os
         pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-        print(pids == [1, os.getpid()])
+        print(pids == sorted({1, os.getppid(), os.getpid()}))  # supervisor, zygote, us
         comms = {open("/proc/%d/comm" % p).read().strip() for p in pids}
         print(sorted(comms))
         print(b"/opt/rlvr/supervisor" in open("/proc/1/cmdline", "rb").read())
@@ -659,8 +690,8 @@ def test_hostile_inputs_do_not_poison_the_rest_of_a_batch(shared: Sandbox) -> No
         elif x == "mem":
             hog = [bytearray(16 * 1024 * 1024) for _ in range(1000)]
         else:
-            me = str(os.getpid())
-            others = [p for p in os.listdir("/proc") if p.isdigit() and p not in ("1", me)]
+            me, zygote = str(os.getpid()), str(os.getppid())
+            others = [p for p in os.listdir("/proc") if p.isdigit() and p not in ("1", me, zygote)]
             print(int(x) ** 2, others)
         """
     )

@@ -283,7 +283,9 @@ def test_registry_dockerfile_installs_the_same_packages() -> None:
     for line in (
         "USER 10001:10001",
         'CMD ["python3", "-I", "/opt/rlvr/supervisor"]',
-        "COPY supervisor/*.py /opt/rlvr/supervisor/",
+        "COPY sandbox/supervisor/*.py /opt/rlvr/supervisor/",
+        "COPY rewards/code/harness.py /opt/rlvr/preload/rlvr_harness.py",
+        "COPY rewards/code/wire.py /opt/rlvr/preload/rlvr_wire.py",
     ):
         assert line in text
         assert line in dockerfile_text(ImageRecipe())

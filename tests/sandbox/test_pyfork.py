@@ -80,14 +80,51 @@ def test_forked_python_matches_exec(sandbox: Sandbox, name: str) -> None:
     assert forked == execed
 
 
-def test_fork_is_faster_path_actually_taken(sandbox: Sandbox) -> None:
-    # sys.flags.isolated is the one flag the fork inherits from the supervisor (-I).
-    source = "import sys\nprint(sys.flags.isolated)"
-    assert (
-        _observe(sandbox, Language("main.py", None, ("python3", "main.py")), source, b"")[3]
-        == "1\n"
+def test_the_fork_path_is_taken_only_for_plain_python3(sandbox: Sandbox) -> None:
+    # Forked runs are children of the zygote; exec'd ones of the supervisor (PID 1).
+    source = "import os\nprint(os.getppid() == 1)"
+    plain = Language("main.py", None, ("python3", "main.py"))
+    assert _observe(sandbox, plain, source, b"")[3] == "False\n"
+    assert _observe(sandbox, EXEC, source, b"")[3] == "True\n"
+
+
+def test_forked_runs_hold_no_request_data(sandbox: Sandbox) -> None:
+    # The zygote never sees a request: a run cannot find another run's input (or its
+    # own stdin before reading it) in its memory.
+    secret = "rlvr-secret-" + "7" * 24
+    sandbox.run("import sys\nsys.stdin.read()", stdin=secret)
+    # The scan holds the prefix and the length, never the whole secret, so it cannot find
+    # a copy of its own making.
+    scan = textwrap.dedent(
+        """
+        import sys
+        prefix, n = b"rlvr-secret-", int(sys.argv[0] != "") * 24
+        sevens = b"7" * n
+        found = 0
+        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+            for line in maps:
+                span, perms = line.split()[:2]
+                if "r" not in perms or "[vvar]" in line or "[vsyscall]" in line:
+                    continue
+                lo, hi = (int(x, 16) for x in span.split("-"))
+                try:
+                    mem.seek(lo)
+                    chunk = mem.read(hi - lo)
+                except OSError:
+                    continue
+                at = chunk.find(prefix)
+                while at >= 0:
+                    found += chunk[at + len(prefix) : at + len(prefix) + n] == sevens
+                    at = chunk.find(prefix, at + 1)
+        print(found)
+        """
     )
-    assert _observe(sandbox, EXEC, source, b"")[3] == "0\n"
+    result = sandbox.run(scan, stdin="not read")
+    assert (result.status, result.stdout) == ("ok", "0\n"), result.stderr
+    control = sandbox.run("import sys\ndata = sys.stdin.read()\n" + scan, stdin=secret)
+    assert control.status == "ok" and int(control.stdout) >= 1  # the scan does find it
+    unread = sandbox.run(scan + "\nimport sys\nsys.stdin.read()\n", stdin=secret)
+    assert unread.stdout == "0\n"  # stdin not read yet is in the pipe, not in memory
 
 
 def test_batch_runs_do_not_see_each_others_files(sandbox: Sandbox) -> None:

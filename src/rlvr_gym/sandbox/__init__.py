@@ -11,10 +11,9 @@ root, size-capped tmpfs work dirs, cgroup memory and pids limits, no capabilitie
 privilege gain, a non-root uid, per-run CPU/wall/memory/output/file-size limits enforced
 by the in-container supervisor and a wall-clock backstop enforced from outside through
 the daemon; nothing a run leaves (files, processes) reaches the next run; verdicts are
-decided outside the sandbox. A ``python3 main.py`` run forked without exec (the Docker
-backend's fast path) holds a copy of its request in memory: requests carry no secrets,
-and code that must keep data from the program (the code rewards' call judge) runs
-``/usr/bin/python3`` instead. Not covered: kernel exploits (containers share the host
+decided outside the sandbox. A ``python3 main.py`` run is forked, without exec, from a
+zygote that never holds request data, so a run finds nothing of other runs in its
+memory. Not covered: kernel exploits (containers share the host
 kernel; use gVisor/Kata for that), CPU timing side channels between neighbours, and
 denial of service of the Docker daemon itself. The process backend isolates far less:
 read its module docstring before using it on untrusted code.

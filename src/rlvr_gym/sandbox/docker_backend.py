@@ -61,7 +61,7 @@ from rlvr_gym.sandbox._containers import (
     remove_all,
 )
 from rlvr_gym.sandbox.errors import DockerUnavailableError, SandboxError
-from rlvr_gym.sandbox.image import SANDBOX_UID, _docker, ensure_image
+from rlvr_gym.sandbox.image import PRELOAD_IN_IMAGE, SANDBOX_UID, _docker, ensure_image
 from rlvr_gym.sandbox.types import ExecutionLimits, ExecutionRequest, ExecutionResponse
 
 __all__ = [
@@ -77,7 +77,7 @@ _log = logging.getLogger(__name__)
 _MiB = 1024 * 1024
 _PID_SLACK = 16  # the supervisor and its short-lived helpers, on top of limits.nproc
 _GENEROUS_NPROC = 1 << 16  # RLIMIT_NPROC is per uid kernel-wide: --pids-limit contains
-_SUPERVISOR_OVERHEAD = 16 * _MiB  # the supervisor's own Python, besides frames
+_SUPERVISOR_OVERHEAD = 48 * _MiB  # the supervisor and the zygote (two Pythons), besides frames
 _STEP_SLACK_S = 1.0  # per step: pipe grace, reaping, sweeping, wiping
 _DIRTY = frozenset({"timeout", "memory_limit", "infra_error"})
 
@@ -328,7 +328,7 @@ class DockerSandboxPool(Closing):
             self.image,
             "python3", "-I", "/opt/rlvr/supervisor",
             "--workdir-base", "/work", "--max-frame-bytes", str(self._max_frame),
-            "--python-fork",
+            "--python-fork", "--preload-dir", PRELOAD_IN_IMAGE,
         ]  # fmt: skip
 
     def _start(self) -> _Container:

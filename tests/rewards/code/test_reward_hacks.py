@@ -299,9 +299,11 @@ ATTACKS: dict[str, tuple[str, str | tuple[str, ...]]] = {
     "patch_harness_copy_in_candidate": (
         attack(
             """\
-            import __main__
-            __main__.encode = lambda *a, **k: 987777778 + 1
-            __main__.RESULT_PREFIX = "x"
+            import sys
+            for name in ("__main__", "rlvr_harness", "rlvr_wire"):
+                if name in sys.modules:  # the candidate's copies; the judge has its own
+                    sys.modules[name].encode = lambda *a, **k: 987777778 + 1
+                    sys.modules[name].RESULT_PREFIX = "x"
             """
         ),
         "returned 987777779",  # forging a reply is no better than returning the value
@@ -714,7 +716,7 @@ def test_non_dumpable_judge_is_what_stops_writes_to_its_stdout(
 ) -> None:
     """A canary: without PR_SET_DUMPABLE the candidate can open the judge's stdout."""
     source = harness_source().replace("if _set_dumpable(False):", "if True:")
-    monkeypatch.setattr(call_judge, "harness_source", lambda: source)
+    monkeypatch.setattr(call_judge, "HARNESS_MAIN", source)  # runs instead of the preload
     with Sandbox("docker", pool_size=1) as box:
         program = ATTACKS["write_parent_stdout"][0]
         result = judge_call(box, TASK, program, config=CONFIG)

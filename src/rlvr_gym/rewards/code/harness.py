@@ -3,7 +3,7 @@
 Why a separate trusted process: if tests run in the interpreter that loaded the model's
 program, the program can exit before them, return objects equal to everything, patch
 ``builtins`` or print a forged verdict. Here it shares no interpreter, stdout or secret
-with the judging code. A run (``python3 -s main.py``; stdin: the host's payload):
+with the judging code. A run (``python3 main.py``; stdin: the host's payload):
 
 1. The trusted process T makes itself non-dumpable (``PR_SET_DUMPABLE`` 0, read back), so
    processes of its uid can neither ptrace it nor open ``/proc/T/{mem,fd,environ}``.
@@ -25,9 +25,10 @@ with the judging code. A run (``python3 -s main.py``; stdin: the host's payload)
 
 If C dies, times out or breaks the protocol, T SIGKILLs it and the remaining calls are not
 run: once the payload is in T's memory, a new fork would copy it within the model's reach
-(re-running the program is the host's job: a new sandbox run). T must be a fresh ``exec``
-(hence an option before the script, which the supervisor's fork path never takes): a fork
-of a process that already holds the payload would leak it to C.
+(re-running the program is the host's job: a new sandbox run). T must start in a
+process that never held the payload - a fresh ``exec``, or a fork of the sandbox's
+zygote, which never sees request data: a fork of anything that held it would leak it
+to C.
 
 Not covered: the program sees every call's arguments, may kill or freeze T (SIGKILL and
 SIGSTOP cannot be refused; the run then reports nothing, which the host scores as a
@@ -448,7 +449,7 @@ def main() -> int:
     started = time.monotonic()
     for name in _SIGNALS:  # C may signal us; SIGKILL/SIGSTOP remain, and fail the run
         signal.signal(getattr(signal, name), signal.SIG_IGN)
-    workdir = os.path.dirname(os.path.abspath(__file__))
+    workdir = os.getcwd()  # the run's work dir (this module may be the image's copy)
     flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
     log_fd = os.open(os.path.join(workdir, LOG_FILE), flags, 0o644)
     req_r, req_w = os.pipe()

@@ -44,8 +44,9 @@ Stdlib only, Python >= 3.9: this package is copied into the sandbox image as a d
 run as ``python3 -I /opt/rlvr/supervisor``; it never imports ``rlvr_gym`` (its modules use
 relative imports only), and ``rlvr_gym.sandbox.protocol`` re-exports its framing, so both
 ends of the pipe run the same code. Modules: ``framing`` (frames, file names), ``job``
-(request validation), ``runner`` (one program), ``pyfork`` (Python without exec),
-``cleanup`` (leftover processes and files), ``server`` (the loop and ``main``).
+(request validation), ``runner`` (one program), ``zygote`` (the clean process Python
+runs are forked from), ``pyfork`` (Python without exec), ``cleanup`` (leftover processes
+and files), ``server`` (the loop and ``main``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ import time
 from .framing import log as _log
 from .runner import reap
 
+KEEP: set[int] = set()
+"""Pids no sweep may kill although they share the sandbox uid (the zygote)."""
 _SWEEP_ROUNDS = 100
 _WIPE_S = 10.0
 
@@ -57,6 +59,7 @@ def _targets(
         for pid, (_, sid, zombie, owner) in table.items()
         if not zombie
         and pid not in protected
+        and pid not in KEEP
         and (pid in descendants or sid in sids or not uids.isdisjoint(owner))
     }
 

@@ -2,10 +2,10 @@
 
 Why: a fresh ``python3`` costs 10-15 ms before the first line of the program runs (the
 interpreter, ``site``, then the modules the program imports, ``typing`` alone a few ms),
-most of a short test's run. The supervisor is itself a ``python3`` of the same image, so
-the child it forks for a run can run the program in place: it already has the interpreter
-up and a set of common modules imported (:data:`PRELOAD`, imported at start-up, before any
-request data is in memory). The run then costs a fork.
+most of a short test's run. The zygote (``zygote.py``) is a ``python3`` of the same
+image that imported a set of common modules (:data:`PRELOAD`) and the image's trusted
+modules before any request, and never sees request data; the child it forks for a run
+runs the program in place. The run then costs a fork.
 
 What the program sees matches ``python3 main.py`` run in the work dir: ``__main__`` is a
 fresh module, ``sys.argv``, ``sys.path`` (the script's dir first, then the interpreter's
@@ -17,15 +17,15 @@ non-daemon threads joined, ``atexit`` handlers, files held by module globals flu
 when stdout cannot be flushed). Differences a program could notice: ``sys.flags`` are
 those of ``python3 -I`` (isolated), ``sys.getrecursionlimit()`` is a little above 1000,
 preloaded modules are already in ``sys.modules`` (their import-time side effects happened
-earlier), every run forked from one supervisor shares its hash seed, ``sys.orig_argv``
-names the supervisor, and the run's memory holds a copy of the request (files and every
-input of the batch) and whatever the supervisor's heap still holds. A program that needs
-the exact interpreter, or a request that must keep data from the program, runs
-``/usr/bin/python3 main.py``: only the argv ``python3 <script>`` takes this path.
+earlier), hashing is not randomised (``PYTHONHASHSEED=0`` in every container, so set
+orders are reproducible across containers), ``sys.orig_argv`` names the zygote, and the
+address-space limit is raised by what the preloaded modules take. A program that needs
+the exact interpreter runs ``/usr/bin/python3 main.py``: only the argv ``python3
+<script>`` takes this path.
 
 Enabled by the supervisor's ``--python-fork`` flag (the Docker backend sets it); only
-where the supervisor runs on the interpreter ``python3`` resolves to, so the program's
-stdlib is the one it would have had.
+where the zygote runs on the interpreter ``python3`` resolves to, so the program's stdlib
+is the one it would have had.
 """
 
 from __future__ import annotations
@@ -50,18 +50,41 @@ PRELOAD = (
 )  # fmt: skip
 
 _BASE_PATH: list[str] = []
+EXTRA_AS = [0]
+"""Address space the preloaded modules take (bytes): added to a forked run's RLIMIT_AS,
+so a program gets the memory it would have had in a fresh interpreter."""
 
 
-def prepare(supervisor_dir: str) -> None:
-    """Import :data:`PRELOAD` and remember the interpreter's own ``sys.path``.
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(ln.split()[1]) * 1024 for ln in fh if ln.startswith("VmSize:"))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def prepare(supervisor_dir: str, preload_dir: str | None = None) -> None:
+    """Import :data:`PRELOAD` and the trusted modules of ``preload_dir``; note ``sys.path``.
 
     Called once at start-up, before any request: what runs inherit holds no request data.
+    The modules of ``preload_dir`` (baked into the image: the call judge's harness) are
+    then already compiled and imported when a run asks for them.
     """
     drop = {os.path.abspath(supervisor_dir), os.path.dirname(os.path.abspath(supervisor_dir))}
     _BASE_PATH[:] = [p for p in sys.path if p and os.path.abspath(p) not in drop]
-    for name in PRELOAD:
-        with contextlib.suppress(ImportError):
+    before = _vm_size()
+    names = list(PRELOAD)
+    if preload_dir and os.path.isdir(preload_dir):
+        sys.path.insert(0, preload_dir)
+        names += sorted(n[:-3] for n in os.listdir(preload_dir) if n.endswith(".py"))
+    for name in names:
+        try:
             importlib.import_module(name)
+        except ImportError as exc:  # a missing optional module only costs speed
+            sys.stderr.write(f"rlvr-supervisor: cannot preload {name}: {exc}\n")
+    if preload_dir and sys.path[:1] == [preload_dir]:
+        del sys.path[0]
+    EXTRA_AS[0] = max(0, _vm_size() - before)
 
 
 def python_script(argv: list[str], python3: str | None) -> str | None:

@@ -7,13 +7,16 @@ import contextlib
 import math
 import os
 import resource
+import select
 import selectors
 import signal
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import pyfork
 from .job import Job
+from .zygote import Zygote
 
 # fmt: off
 _MEMORY_SIGNATURES = (b"MemoryError", b"std::bad_alloc", b"Cannot allocate memory",
@@ -57,25 +60,34 @@ def _set_limit(which: int, soft: int, hard: int) -> None:
     resource.setrlimit(which, (soft, hard))
 
 
-_python_fork = False
+_zygote: Zygote | None = None
 
 
-def enable_python_fork(supervisor_dir: str) -> None:
-    """Run ``python3 <script>`` programs in the forked child itself (see ``pyfork``)."""
-    global _python_fork
-    pyfork.prepare(supervisor_dir)
-    _python_fork = True
+def enable_python_fork(supervisor_dir: str, env: dict[str, str], preload: str | None) -> Zygote:
+    """Run ``python3 <script>`` programs forked from a clean zygote (see ``zygote``)."""
+    global _zygote
+    _zygote = Zygote(supervisor_dir, env, preload)
+    return _zygote
 
 
-def _child(
+def zygote_ok() -> bool:
+    """False once a zygote was lost: the container should then be replaced."""
+    return _zygote is None or _zygote.usable
+
+
+def child(
     path: str,
     argv: list[str],
-    job: Job,
+    job: Any,
     limits: dict[str, float],
     fds: list[int],
     script: str | None,
 ) -> NoReturn:
-    """Runs in the forked child: isolate, limit, drop privileges, exec. Never returns."""
+    """Runs in the forked child: isolate, limit, drop privileges, exec. Never returns.
+
+    ``job`` supplies ``workdir``, ``env`` and ``uid``; with a ``script`` the child runs it
+    as Python in place (``pyfork``) instead of exec'ing ``path``.
+    """
     stage, errw = "setsid", fds[3]
     try:
         os.setsid()
@@ -110,7 +122,7 @@ def _child(
             os.setgid(job.uid)
             os.setuid(job.uid)
         stage = "exec"
-        memory = int(limits["memory_bytes"])
+        memory = int(limits["memory_bytes"]) + (pyfork.EXTRA_AS[0] if script else 0)
         _set_limit(resource.RLIMIT_AS, memory, memory)  # last: Python code here allocates
         if script is not None:
             stage = "python"
@@ -143,24 +155,35 @@ def run_program(
         for _ in range(4):  # stdin, stdout, stderr, exec-error report
             fds += os.pipe2(os.O_CLOEXEC)
         start = time.monotonic()
-        pid = os.fork()
+        ends = [fds[0], fds[3], fds[5], fds[7]]
+        zygote = _zygote if _zygote is not None and _zygote.usable else None
+        spawned = None
+        if zygote is not None and pyfork.python_script(argv, path) is not None:
+            spawned = zygote.spawn(path, argv, job, limits, ends)
+        pid = spawned if spawned is not None else os.fork()
     except BaseException:
         for fd in fds:
             os.close(fd)
         raise
     if pid == 0:  # pragma: no cover - the child execs or exits
-        script = pyfork.python_script(argv, path) if _python_fork else None
-        _child(path, argv, job, limits, [fds[0], fds[3], fds[5], fds[7]], script)
-    for fd in (fds[0], fds[3], fds[5], fds[7]):
+        child(path, argv, job, limits, ends, None)  # never Python in place: our heap is dirty
+    for fd in ends:
         os.close(fd)
+    pidfd = os.pidfd_open(pid) if spawned is not None else -1
     out, err = _Capture(int(limits["output_bytes"])), _Capture(int(limits["output_bytes"]))
     try:
         note = _read_all(fds[6])  # EOF at exec (close-on-exec) or at the child's _exit
         deadline = start + limits["wall_s"]
-        reason = _pump(pid, fds[1], stdin, fds[2], out, fds[4], err, deadline, kill_on_overflow)
+        exited = (lambda: _readable(pidfd)) if spawned is not None else (lambda: _has_exited(pid))
+        pipes = (fds[1], stdin, fds[2], out, fds[4], err)
+        reason = _pump(pid, *pipes, deadline, kill_on_overflow, exited)
     finally:
         _killpg(pid)  # still unreaped, so no other process can have this group id
-    status, rusage = reap(pid)
+        _close_quietly(pidfd)
+    if spawned is not None and zygote is not None:
+        status, rusage = zygote.reap(pid, _REAP_WAIT_S)
+    else:
+        status, rusage = reap(pid)
     wall = time.monotonic() - start
     cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
     rss = rusage.ru_maxrss * 1024 if rusage is not None else 0
@@ -224,6 +247,7 @@ def _pump(
     err: _Capture,
     deadline: float,
     kill_on_overflow: bool,
+    exited: Callable[[], bool],
 ) -> str | None:
     """Feed stdin and drain both pipes until the program is done, killed or out of time.
 
@@ -247,7 +271,7 @@ def _pump(
                 os.close(in_w)
                 in_w = -1
             now = time.monotonic()
-            if exited_at is None and _has_exited(pid):
+            if exited_at is None and exited():
                 exited_at = now
             readers = sum(1 for key in sel.get_map().values() if isinstance(key.data, _Capture))
             if exited_at is not None and (not readers or now >= exited_at + _PIPE_GRACE_S):
@@ -258,7 +282,7 @@ def _pump(
             timeout = until - now if pidfd >= 0 else min(until - now, 0.01)
             for key, _ in sel.select(max(timeout, 0.0)):
                 if key.data == "exit":
-                    sel.unregister(key.fd)  # noted by _has_exited at the top of the loop
+                    sel.unregister(key.fd)  # noted by exited() at the top of the loop
                 elif key.data == "stdin":
                     try:
                         pending = pending[os.write(in_w, pending[:65536]) :]
@@ -285,6 +309,11 @@ def _pump(
         sel.close()
         for fd in (in_w, out_r, err_r, pidfd):
             _close_quietly(fd)
+
+
+def _readable(fd: int) -> bool:
+    """Whether a pidfd says its process ended (for runs that are not our children)."""
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 def _has_exited(pid: int) -> bool:

@@ -11,7 +11,7 @@ import tempfile
 import traceback
 from typing import Any, BinaryIO
 
-from .cleanup import copy_tree, own, sweep, wipe
+from .cleanup import KEEP, copy_tree, own, sweep, wipe
 from .framing import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -24,7 +24,8 @@ from .framing import (
     log as _log,
 )
 from .job import BadRequest, Job
-from .runner import SAFE_PATH, enable_python_fork, run_program, set_dumpable
+from .runner import SAFE_PATH, enable_python_fork, run_program, set_dumpable, zygote_ok
+from .zygote import serve as serve_zygote
 
 RUN_PREFIX = "rlvr-run-"
 
@@ -128,6 +129,7 @@ class Supervisor:
                         break
         finally:
             clean = wipe(job.workdir) and wipe(build) and self._scrub() and clean
+            clean = clean and zygote_ok()
         return {
             "id": rid,
             "compile": compiled,
@@ -237,7 +239,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="dir whose every entry is removed after each request (repeatable)",
     )
+    parser.add_argument("--zygote", type=int, metavar="FD", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--preload-dir",
+        metavar="DIR",
+        help="with --python-fork: trusted modules (*.py) the zygote imports up front",
+    )
     args = parser.parse_args(argv)
+    if args.zygote is not None:
+        return serve_zygote(args.zygote, args.preload_dir)
     if not os.path.isdir(args.workdir_base):
         parser.error(f"--workdir-base {args.workdir_base!r} is not a directory")
     container_init = os.getpid() == 1 and os.geteuid() != 0
@@ -265,7 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     _become_subreaper()
     if args.python_fork:
-        enable_python_fork(os.path.dirname(os.path.abspath(__file__)))
+        # PYTHONHASHSEED=0: every forked run hashes alike, in every container, so a
+        # reference and a candidate judged in different containers order sets alike.
+        env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+        package = os.path.dirname(os.path.abspath(__file__))
+        zygote = enable_python_fork(package, env, args.preload_dir)
+        KEEP.add(zygote.pid)
     base = os.path.abspath(args.workdir_base)
     with os.fdopen(proto_in, "rb", buffering=0) as reader:
         return Supervisor(base, args.max_frame_bytes, same_uid, scrub).serve(reader, proto_out)
