@@ -198,7 +198,7 @@ def judge_call(
         ConfigError: the task is not a Python call task with tests.
         DataError: a case's arguments are not plain data.
     """
-    config = config or CallJudgeConfig()
+    config = _scaled(config or CallJudgeConfig(), task, sandbox)
     _check_task(task)
     total = task.num_tests
     if not program.strip():
@@ -241,18 +241,23 @@ def fill_expected(
     ``(index, reason)`` pairs (indices into the original ``call_cases``). After a crash
     or timeout the harness cannot go on, so the remaining cases get a fresh run.
 
+    The reference gets generous time (:data:`REFERENCE_SLACK` times the call timeout, at
+    least 30 s a call), so the set of cases kept does not depend on how busy the machine
+    is; the slowest kept case's time is recorded in ``metadata["reference_max_call_s"]``.
+
     Raises:
         ConfigError: the task is not a Python call task, or has no reference.
-        DataError: the reference does not load, or the harness gives no result.
+        DataError: the reference does not load, gives no result, or fails on every case
+            (a task left without tests must be masked, not scored).
         SandboxError: the sandbox failed (``infra_error``).
     """
-    config = replace(config or CallJudgeConfig(), stop_on_first_failure=False)
+    config = _reference_config(config or CallJudgeConfig(), sandbox)
     _check_task(task, need_tests=False)
     if not task.reference:
         raise ConfigError(f"task {task.task_id}: fill_expected needs task.reference")
     kept: list[CallCase] = []
     dropped: list[tuple[int, str]] = []
-    start = 0
+    start, slowest, total = 0, 0.0, 0.0
     while start < len(task.call_cases):
         run, report = _run(sandbox, task, task.reference, task.call_cases[start:], "", config)
         if not isinstance(report, dict):
@@ -267,6 +272,8 @@ def fill_expected(
             index = start + offset
             if result["status"] == "value":
                 kept.append(replace(case, expected=result["value"]))
+                slowest = max(slowest, float(result.get("wall_s") or 0.0))
+                total += float(result.get("wall_s") or 0.0)
             elif result["status"] == "not_run":
                 next_start = min(next_start, index)
             else:
@@ -275,8 +282,51 @@ def fill_expected(
             dropped.append((start, "not run"))
             next_start += 1
         start = next_start
-    metadata = MappingProxyType({**task.metadata, "fill_expected_dropped": tuple(dropped)})
+    if task.call_cases and not kept:
+        raise DataError(
+            f"task {task.task_id}: the reference failed on every case ({dropped[0][1]}); "
+            "the task has no usable tests"
+        )
+    metadata = MappingProxyType(
+        {
+            **task.metadata,
+            "expected_pending": False,
+            "fill_expected_dropped": tuple(dropped),
+            "reference_max_call_s": slowest,
+            "reference_total_s": total,
+        }
+    )
     return replace(task, call_cases=tuple(kept), metadata=metadata)
+
+
+def _scaled(config: CallJudgeConfig, task: CodeTask, sandbox: Sandbox) -> CallJudgeConfig:
+    """Time limits stretched for tasks whose reference is slow (as EvalPlus scales them).
+
+    A program gets at least :data:`TIME_FACTOR` times what the reference took, per call
+    and in total, so a correct but no faster solution is not failed by load.
+    """
+    slowest = float(task.metadata.get("reference_max_call_s") or 0.0)
+    total = float(task.metadata.get("reference_total_s") or 0.0)
+    if not slowest and not total:
+        return config
+    limits = config.run_limits(sandbox)
+    budget = TIME_FACTOR * total + 5.0
+    limits = replace(limits, cpu_s=max(limits.cpu_s, budget), wall_s=max(limits.wall_s, 2 * budget))
+    call_s = max(config.call_timeout_s, TIME_FACTOR * slowest + 1.0)
+    return replace(config, call_timeout_s=call_s, limits=limits)
+
+
+TIME_FACTOR = 4.0
+"""A program may take this many times the reference's time (per call and in total)."""
+REFERENCE_SLACK = 8.0
+"""How many times the judge's call timeout a reference solution may take per call."""
+
+
+def _reference_config(config: CallJudgeConfig, sandbox: Sandbox) -> CallJudgeConfig:
+    limits = config.run_limits(sandbox)
+    call_s = max(30.0, REFERENCE_SLACK * config.call_timeout_s)
+    limits = replace(limits, cpu_s=max(limits.cpu_s, 120.0), wall_s=max(limits.wall_s, 240.0))
+    return replace(config, call_timeout_s=call_s, limits=limits, stop_on_first_failure=False)
 
 
 # --- running the harness -----------------------------------------------------------------

@@ -119,7 +119,8 @@ class CodeReward(Closing):
         self.sandbox = sandbox or Sandbox(backend=backend, pool_size=pool_size)  # type: ignore[arg-type]
         items = tasks.values() if isinstance(tasks, Mapping) else (tasks or ())
         self.tasks: dict[str, CodeTask] = {task.task_id: task for task in items}
-        self._filled: dict[str, CodeTask] = {}
+        self._filled: dict[tuple[str, str | None], CodeTask] = {}
+        self._fill_locks: dict[tuple[str, str | None], threading.Lock] = {}
         self._fill_lock = threading.Lock()
         workers = getattr(self.sandbox.backend, "size", None) or pool_size or 2
         self._threads = ThreadPoolExecutor(max(1, int(workers)), "rlvr-code-reward")
@@ -231,9 +232,12 @@ class CodeReward(Closing):
         """The task with expected values computed from its reference where pending."""
         if not task.metadata.get("expected_pending"):
             return task
-        with self._fill_lock:
-            cached = self._filled.get(task.task_id)
+        key = (task.task_id, task.reference)
+        with self._fill_lock:  # one lock per task: different tasks fill in parallel
+            lock = self._fill_locks.setdefault(key, threading.Lock())
+        with lock:
+            cached = self._filled.get(key)
             if cached is None:
-                cached = fill_expected(self.sandbox, task)
-                self._filled[task.task_id] = cached
+                cached = fill_expected(self.sandbox, task, config=self.config.call)
+                self._filled[key] = cached
             return cached
