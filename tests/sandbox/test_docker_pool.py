@@ -7,6 +7,7 @@ a fixture that, after closing it, asserts that no container of that pool is left
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -99,6 +101,27 @@ def make_sandbox(image: str) -> Iterator[Callable[..., Sandbox]]:
 @pytest.fixture
 def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
     return make_sandbox()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def docker_test(fn: F) -> F:
+    """Marks a test ``docker`` with the sandbox tests' skip rule (for mixed modules)."""
+    marked: F = pytest.mark.docker(needs_docker(fn))
+    return marked
+
+
+@contextlib.contextmanager
+def leak_checked(**kwargs: Any) -> Iterator[Sandbox]:
+    """A Docker :class:`Sandbox` whose containers must all be gone once it is closed."""
+    box = Sandbox("docker", **kwargs)
+    pool = pool_of(box)
+    try:
+        yield box
+    finally:
+        box.close()
+    assert_no_containers(f"{POOL_LABEL}={pool.pool_id}")
 
 
 def pool_of(sandbox: Sandbox) -> DockerSandboxPool:

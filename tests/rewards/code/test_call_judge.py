@@ -16,7 +16,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -38,7 +38,6 @@ from rlvr_gym.rewards.code.call_judge import (
 from rlvr_gym.rewards.code.results import JudgeResult
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask
 from rlvr_gym.sandbox.api import Sandbox
-from rlvr_gym.sandbox.docker_backend import POOL_LABEL
 from rlvr_gym.sandbox.types import (
     ExecutionLimits,
     ExecutionRequest,
@@ -48,16 +47,12 @@ from rlvr_gym.sandbox.types import (
 )
 
 image = pool_tests.image  # the shared image fixture (builds or reuses the sandbox image)
-F = TypeVar("F", bound=Callable[..., Any])
 FAST_LIMITS = ExecutionLimits(cpu_s=3, wall_s=6, output_bytes=4 << 20)
 FAST = CallJudgeConfig(call_timeout_s=1.0, limits=FAST_LIMITS)
 ADD = "def add(a, b):\n    return a + b\n"
 
 
-def docker_test(fn: F) -> F:
-    """Marks a test ``docker`` with the sandbox tests' skip rule."""
-    marked: F = pytest.mark.docker(pool_tests.needs_docker(fn))
-    return marked
+docker_test = pool_tests.docker_test
 
 
 def call_task(cases: tuple[CallCase, ...] = (), **kwargs: Any) -> CodeTask:
@@ -73,13 +68,8 @@ ADD_TASK = call_task(
 
 @pytest.fixture(scope="module")
 def sandbox(image: str) -> Iterator[Sandbox]:
-    box = Sandbox("docker", pool_size=2)
-    pool = pool_tests.pool_of(box)
-    try:
+    with pool_tests.leak_checked(pool_size=2) as box:
         yield box
-    finally:
-        box.close()
-    pool_tests.assert_no_containers(f"{POOL_LABEL}={pool.pool_id}")
 
 
 def details(result: JudgeResult) -> str:
@@ -554,3 +544,36 @@ def test_fill_expected_round_trip(sandbox: Sandbox) -> None:
     assert judge_call(sandbox, filled, reference, config=FAST).status == "passed"
     with pytest.raises(DataError, match="failed to load"):
         fill_expected(sandbox, call_task((CallCase((1,), None),), reference="1/0"), config=FAST)
+
+
+@docker_test
+def test_the_preloaded_harness_is_used_and_a_stale_one_is_replaced(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlvr_gym.rewards.code import call_judge
+
+    sent: list[set[str]] = []
+    execute = sandbox.backend.execute
+
+    def spy(request: ExecutionRequest) -> ExecutionResponse:
+        sent.append(set(request.files))
+        return execute(request)
+
+    monkeypatch.setattr(sandbox.backend, "execute", spy)
+    assert judge_call(sandbox, ADD_TASK, ADD, config=FAST).status == "passed"
+    assert sent[-1] == {"main.py", "solution.py"}  # the image's copy did the judging
+    # A harness that differs from the image's (a stale image): sent along, and used.
+    call_judge._preloaded.pop(sandbox, None)
+    monkeypatch.setattr(call_judge, "harness_source", lambda: harness_source() + "\n# v2\n")
+    call_judge._preloaded_main.cache_clear()
+    try:
+        assert judge_call(sandbox, ADD_TASK, ADD, config=FAST).status == "passed"
+        assert sent[-2:] == [
+            {"main.py", "solution.py"},
+            {"main.py", "rlvr_harness.py", "rlvr_wire.py", "solution.py"},
+        ]
+        assert judge_call(sandbox, ADD_TASK, ADD, config=FAST).status == "passed"
+        assert len(sent[-1]) == 4  # remembered: no second round trip
+    finally:
+        call_judge._preloaded.pop(sandbox, None)
+        call_judge._preloaded_main.cache_clear()

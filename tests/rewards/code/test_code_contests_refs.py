@@ -22,7 +22,6 @@ import tests.sandbox.test_docker_pool as pool_tests
 from rlvr_gym.rewards.code.datasets import load_code_contests
 from rlvr_gym.rewards.code.tasks import CodeTask
 from rlvr_gym.sandbox.api import ExecutionResult, Sandbox
-from rlvr_gym.sandbox.docker_backend import POOL_LABEL
 from rlvr_gym.sandbox.types import ExecutionLimits
 
 pytestmark = [pytest.mark.docker, pool_tests.needs_docker]
@@ -60,13 +59,8 @@ def passes(result: ExecutionResult, expected: str) -> bool:
 
 @pytest.fixture(scope="module")
 def sandbox(image: str) -> Iterator[Sandbox]:
-    box = Sandbox("docker", pool_size=2, limits=LIMITS)
-    pool = pool_tests.pool_of(box)
-    try:
+    with pool_tests.leak_checked(pool_size=2, limits=LIMITS) as box:
         yield box
-    finally:
-        box.close()
-    pool_tests.assert_no_containers(f"{POOL_LABEL}={pool.pool_id}")
 
 
 def run_all(sandbox: Sandbox, path: Path) -> list[bool]:

@@ -9,9 +9,9 @@ sandbox that returns canned results, so they run everywhere.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -20,7 +20,6 @@ from rlvr_gym.errors import ConfigError
 from rlvr_gym.rewards.code.io_judge import ajudge_io, judge_io
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask, IOTest
 from rlvr_gym.sandbox.api import ExecutionResult, Sandbox
-from rlvr_gym.sandbox.docker_backend import POOL_LABEL
 from rlvr_gym.sandbox.types import ExecutionLimits
 
 image = pool_tests.image  # the shared image fixture (builds or reuses the sandbox image)
@@ -44,13 +43,7 @@ TOKEN_CHECKER = py(
 )
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def docker_test(fn: F) -> F:
-    """Marks a test ``docker`` with the sandbox tests' skip rule."""
-    marked: F = pytest.mark.docker(pool_tests.needs_docker(fn))
-    return marked
+docker_test = pool_tests.docker_test
 
 
 def task(**kwargs: Any) -> CodeTask:
@@ -60,13 +53,8 @@ def task(**kwargs: Any) -> CodeTask:
 
 @pytest.fixture(scope="module")
 def sandbox(image: str) -> Iterator[Sandbox]:
-    box = Sandbox("docker", pool_size=2, limits=LIMITS)
-    pool = pool_tests.pool_of(box)
-    try:
+    with pool_tests.leak_checked(pool_size=2, limits=LIMITS) as box:
         yield box
-    finally:
-        box.close()
-    pool_tests.assert_no_containers(f"{POOL_LABEL}={pool.pool_id}")
 
 
 class Spy:

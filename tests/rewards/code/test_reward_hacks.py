@@ -20,10 +20,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -38,11 +38,9 @@ from rlvr_gym.rewards.code.call_judge import (
 from rlvr_gym.rewards.code.results import JudgeResult
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask
 from rlvr_gym.sandbox.api import Sandbox
-from rlvr_gym.sandbox.docker_backend import POOL_LABEL
 from rlvr_gym.sandbox.types import ExecutionLimits
 
 image = pool_tests.image
-F = TypeVar("F", bound=Callable[..., Any])
 CONFIG = CallJudgeConfig(
     call_timeout_s=1.0,
     load_timeout_s=2.0,
@@ -634,25 +632,17 @@ ATTACKS: dict[str, tuple[str, str | tuple[str, ...]]] = {
 }
 
 
-def docker_test(fn: F) -> F:
-    marked: F = pytest.mark.docker(pool_tests.needs_docker(fn))
-    return marked
+docker_test = pool_tests.docker_test
 
 
 @pytest.fixture(scope="module")
 def verdicts(image: str) -> Iterator[dict[str, JudgeResult]]:
-    box = Sandbox("docker", pool_size=2)
-    pool = pool_tests.pool_of(box)
-    try:
-        with ThreadPoolExecutor(max_workers=2) as workers:
-            futures = {
-                name: workers.submit(judge_call, box, TASK, program, config=CONFIG)
-                for name, (program, _) in ATTACKS.items()
-            }
-            yield {name: future.result() for name, future in futures.items()}
-    finally:
-        box.close()
-    pool_tests.assert_no_containers(f"{POOL_LABEL}={pool.pool_id}")
+    with pool_tests.leak_checked(pool_size=2) as box, ThreadPoolExecutor(2) as workers:
+        futures = {
+            name: workers.submit(judge_call, box, TASK, program, config=CONFIG)
+            for name, (program, _) in ATTACKS.items()
+        }
+        yield {name: future.result() for name, future in futures.items()}
 
 
 def test_there_are_at_least_thirty_distinct_attacks() -> None:
@@ -716,7 +706,7 @@ def test_non_dumpable_judge_is_what_stops_writes_to_its_stdout(
 ) -> None:
     """A canary: without PR_SET_DUMPABLE the candidate can open the judge's stdout."""
     source = harness_source().replace("if _set_dumpable(False):", "if True:")
-    monkeypatch.setattr(call_judge, "HARNESS_MAIN", source)  # runs instead of the preload
+    monkeypatch.setattr(call_judge, "_preloaded_main", lambda: source)  # not the preload
     with Sandbox("docker", pool_size=1) as box:
         program = ATTACKS["write_parent_stdout"][0]
         result = judge_call(box, TASK, program, config=CONFIG)

@@ -39,9 +39,11 @@ from __future__ import annotations
 import asyncio
 import cmath
 import functools
+import hashlib
 import logging
 import math
 import secrets
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -85,10 +87,37 @@ runs as a fork of its zygote - a process that never holds request data - so the
 candidate, forked before the harness reads its payload, finds no test data in memory
 (the process backend execs a fresh interpreter instead). The harness takes the work dir,
 which the candidate can write, off its ``sys.path`` before importing anything else."""
-HARNESS_MAIN = "import rlvr_harness\n\nraise SystemExit(rlvr_harness.main())\n"
-"""The script run: the harness itself comes as ``rlvr_harness.py``, or already imported
-(and compiled) in the Docker sandbox's zygote, which preloads the copy baked into the
-image - saving most of a run's CPU time."""
+HARNESS_MAIN = (
+    "import sys\n\n"
+    "for name in ('rlvr_harness', 'rlvr_wire'):  # use the copies sent with this request\n"
+    "    sys.modules.pop(name, None)\n"
+    "import rlvr_harness\n\n"
+    "raise SystemExit(rlvr_harness.main())\n"
+)
+"""The script run when the harness is sent along as ``rlvr_harness.py``/``rlvr_wire.py``."""
+_NOT_PRELOADED = 97
+_PRELOADED_MAIN = """\
+import hashlib
+import sys
+
+for name, want in {digests!r}.items():
+    try:
+        with open(sys.modules[name].__file__, "rb") as fh:
+            same = hashlib.sha256(fh.read()).hexdigest() == want
+    except (KeyError, OSError, TypeError):
+        same = False
+    if not same:
+        sys.stderr.write("rlvr-harness: no preloaded copy of %s\\n" % name)
+        raise SystemExit({code})
+import rlvr_harness
+
+raise SystemExit(rlvr_harness.main())
+"""
+"""The script run first: the Docker sandbox's zygote preloads (and has compiled) the
+harness baked into the image, so only a check that it is this very version travels; a
+sandbox without it (the process backend, an older image) answers with exit code
+:data:`_NOT_PRELOADED`, and from then on the harness is sent with every request."""
+_preloaded: weakref.WeakKeyDictionary[Sandbox, bool] = weakref.WeakKeyDictionary()
 HARNESS_ENV = {"PYTHONHASHSEED": "0"}
 """A fixed hash seed: reference and candidate runs then order sets of strings alike (an
 MBPP+ reference returning ``tuple(set(words))`` is reproducible only that way)."""
@@ -390,17 +419,20 @@ def _run(
         "stop_on_first_failure": config.stop_on_first_failure,
         "max_result_bytes": max(limits.output_bytes - 4096, 4096),
     }
-    files = {
-        "main.py": HARNESS_MAIN.encode(),
-        "rlvr_harness.py": harness_source().encode(),
-        "rlvr_wire.py": wire_source().encode(),
-        harness.SOLUTION_FILE: program.encode(),
-    }
-    request = ExecutionRequest(
-        HARNESS_ARGV, files, [harness.dumps(payload)], limits=limits, env=HARNESS_ENV
-    )
-    runs = sandbox.backend.execute(request).runs
-    run = ExecutionResult.from_run(runs[0] if runs else RunResult.infra_error("no run result"))
+    stdin = harness.dumps(payload)
+    run = None
+    if _preloaded.get(sandbox, True):
+        run = _execute(sandbox, {"main.py": _preloaded_main()}, program, stdin, limits)
+        missing = run.exit_code == _NOT_PRELOADED and "rlvr-harness: no preloaded" in run.stderr
+        _preloaded[sandbox] = not missing
+        run = None if missing else run
+    if run is None:
+        files = {
+            "main.py": HARNESS_MAIN,
+            "rlvr_harness.py": harness_source(),
+            "rlvr_wire.py": wire_source(),
+        }
+        run = _execute(sandbox, files, program, stdin, limits)
     if run.status == "infra_error":
         return run, f"the sandbox failed: {run.detail}"
     report = _find_report(run.stdout_bytes, nonce)
@@ -412,6 +444,26 @@ def _run(
     if run.status == "ok" and not report.startswith("harness_error"):
         _log.warning("call judge: harness exited cleanly without a valid report: %s", report)
     return run, report
+
+
+def _execute(
+    sandbox: Sandbox, files: dict[str, str], program: str, stdin: bytes, limits: ExecutionLimits
+) -> ExecutionResult:
+    """One harness run: ``files`` plus the program as ``solution.py``, payload on stdin."""
+    data = {name: text.encode() for name, text in files.items()}
+    data[harness.SOLUTION_FILE] = program.encode()
+    request = ExecutionRequest(HARNESS_ARGV, data, [stdin], limits=limits, env=HARNESS_ENV)
+    runs = sandbox.backend.execute(request).runs
+    return ExecutionResult.from_run(runs[0] if runs else RunResult.infra_error("no run result"))
+
+
+@lru_cache(maxsize=1)
+def _preloaded_main() -> str:
+    digests = {
+        "rlvr_harness": hashlib.sha256(harness_source().encode()).hexdigest(),
+        "rlvr_wire": hashlib.sha256(wire_source().encode()).hexdigest(),
+    }
+    return _PRELOADED_MAIN.format(digests=digests, code=_NOT_PRELOADED)
 
 
 def _find_report(stdout: bytes, nonce: str) -> dict[str, Any] | str:
