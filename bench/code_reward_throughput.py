@@ -59,6 +59,7 @@ import io
 import json
 import multiprocessing
 import os
+import pickle
 import platform
 import signal
 import subprocess
@@ -145,16 +146,17 @@ def _same(got, want, atol):
 def mbpp_plus_script(program: str, task: CodeTask, reference: str) -> str:
     """The candidate, then a check against the reference run in the same process."""
     entry = task.entry_point or ""
-    inputs = json.dumps([list(case.args) for case in task.call_cases])
+    # pickle, not JSON: inputs hold tuples, sets, complex numbers, nan (plain data all)
+    inputs = pickle.dumps([list(case.args) for case in task.call_cases])
     atol = max((case.atol for case in task.call_cases), default=0.0)
     check = [
         "import copy as _copy",
-        "import json as _json",
+        "import pickle as _pickle",
         "import math as _math",
         _SAME,
         '_reference = {"__name__": "reference"}',
         f'exec(compile({reference!r}, "<reference>", "exec"), _reference)',
-        f"for _i, _args in enumerate(_json.loads({inputs!r})):",
+        f"for _i, _args in enumerate(_pickle.loads({inputs!r})):",
         f"    _want = _reference[{entry!r}](*_copy.deepcopy(_args))",
         f"    _got = {entry}(*_copy.deepcopy(_args))",
         f"    assert _same(_got, _want, {atol!r}), "
