@@ -3,7 +3,10 @@
 The public files live in ``../shared/data/code`` (see its README); they are read, never
 copied into the package. Checks pin counts, the HumanEval/MBPP assert decomposition
 (specific tasks, overall statistics, and every reference passing its own decomposed
-tests), and that every malformed record fails with a message naming file, line and field.
+tests), MBPP+ inputs rebuilt from JSON to the argument types of MBPP's asserts (a table
+of shapes, a property, real tasks, and base inputs equal to the asserts' arguments),
+imports the asserts need taken from the reference, and that every malformed record
+fails with a message naming file, line and field.
 """
 
 from __future__ import annotations
@@ -20,12 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rlvr_gym.errors import ConfigError, DataError
 from rlvr_gym.rewards.code import datasets
-from rlvr_gym.rewards.code._asserts import literal_case, split_check
+from rlvr_gym.rewards.code._asserts import (
+    _literal_args,
+    convert_inputs,
+    describe_shape,
+    infer_arg_shapes,
+    literal_case,
+    missing_imports,
+    split_check,
+)
 from rlvr_gym.rewards.code.datasets import (
     load_code_contests,
     load_code_jsonl,
@@ -194,6 +205,7 @@ def test_mbpp_entry_points_prompts_and_cases(mbpp: dict[str, CodeTask]) -> None:
     assert isclose.setup_code == "import math"
     occ = mbpp["Mbpp/11"]
     assert occ.entry_point == "remove_Occ" and occ.test_code == ""
+    assert occ.setup_code == "" and occ.metadata["imports_from_reference"] == ()
     assert occ.call_cases[0] == CallCase(
         ("hello", "l"), "heo", source='assert remove_Occ("hello","l") == "heo"'
     )
@@ -208,7 +220,7 @@ def test_mbpp_plus_inputs_with_pending_expected(mbpp_plus: dict[str, CodeTask]) 
         raw["Mbpp/2"]["plus_input"]
     )
     first = task.call_cases[0]
-    assert first.args == ([3, 4, 5, 6], [5, 7, 4, 10])  # lists stay lists
+    assert first.args == ((3, 4, 5, 6), (5, 7, 4, 10))  # tuples, as MBPP's asserts pass
     assert first.expected is None
     assert '"""' not in task.prompt and "`similar_elements`" in task.prompt
     assert task.reference == raw["Mbpp/2"]["canonical_solution"]
@@ -217,10 +229,248 @@ def test_mbpp_plus_inputs_with_pending_expected(mbpp_plus: dict[str, CodeTask]) 
     assert len(mbpp_plus["Mbpp/793"].call_cases) == len(raw["Mbpp/793"]["base_input"])
     # the largest inputs are kept whole; only the feedback text is shortened
     huge = mbpp_plus["Mbpp/301"]
+    assert huge.metadata["input_conversion"] == (None,)  # dicts with str keys: as decoded
     assert [list(c.args) for c in huge.call_cases] == (
         raw["Mbpp/301"]["base_input"] + raw["Mbpp/301"]["plus_input"]
     )
     assert max(len(c.source) for c in huge.call_cases) < 1100
+
+
+# --- MBPP+ inputs rebuilt to the types of MBPP's asserts ---------------------------------
+
+# (assert lines, shape per argument, JSON inputs, the inputs rebuilt)
+SHAPE_TABLE: list[tuple[str, tuple[str, ...], list[list[Any]], list[tuple[Any, ...]]]] = [
+    (  # Mbpp/106: a list and a tuple
+        "assert f([5, 6, 7], (9, 10)) == (9, 10, 5, 6, 7)",
+        ("list[int]", "tuple[int]"),
+        [[[1], [2, 3]]],
+        [([1], (2, 3))],
+    ),
+    (  # a list of records, nested shapes
+        "assert f([('a', 1), ('b', 2)]) == 0",
+        ("list[tuple[int|str]]",),
+        [[[["x", 3]]], [[]]],
+        [([("x", 3)],), ([],)],
+    ),
+    ("assert f({1, 2}) == 0", ("set[int]",), [[[3, 3, 4]], [[]]], [({3, 4},), (set(),)]),
+    ("assert f({(1, 2)}) == 0", ("set[tuple[int]]",), [[[[1, 2], [3, 4]]]], [({(1, 2), (3, 4)},)]),
+    ("assert f({'a': (1, 2)}) == 0", ("dict[str, tuple[int]]",), [[{"b": [3]}]], [({"b": (3,)},)]),
+    ("assert f({1: 'a'}) == 0", ("dict[int, str]",), [[{"2": "b"}]], [({2: "b"},)]),
+    (  # Mbpp/124: complex numbers stored as strings, numbers too
+        "assert math.isclose(f(0, 1j), 1.5707963267948966, rel_tol=0.001)",
+        ("int", "complex"),
+        [["2", "(1-2j)"], ["1e-100", "3"]],
+        [(2, 1 - 2j), (1e-100, 3 + 0j)],
+    ),
+    (  # Mbpp/252: ints in the asserts, complex strings in the inputs: each its own number
+        "assert f(1) == (1.0, 0.0)",
+        ("int",),
+        [[1], ["(1+2j)"], ["6.5"]],
+        [(1,), (1 + 2j,), (6.5,)],
+    ),
+    (  # words where the asserts have numbers are words: then no string there is a number
+        "assert f((1, 2)) == 0",
+        ("tuple[int]",),
+        [[["a", "j"]], [["3", 4]]],
+        [(("a", "j"),), (("3", 4),)],
+    ),
+    ("assert f(1) == 0\nassert f('a') == 0", ("int|str",), [["5"]], [("5",)]),
+    (  # Mbpp/580: tuples and numbers side by side, a tree: deeper inputs are the same tree
+        "assert f((4, 5, (7, 6, (2, 4)), 6, 8)) == 0",
+        ("tuple*[int]",),
+        [[[1, [2, [3, [4, [5, []]]]]]]],
+        [((1, (2, (3, (4, (5, ()))))),)],
+    ),
+    (  # a regular nesting keeps its depth
+        "assert f(((1, 2), (3, 4))) == 0",
+        ("tuple[tuple[int]]",),
+        [[[[1, [2, 3]]]]],
+        [(((1, [2, 3]),),)],
+    ),
+    ("assert f([1]) == 0\nassert f((1,)) == 0", ("?",), [[[1]]], [([1],)]),  # disagree
+    ("assert f(()) == 0", ("tuple",), [[[[1], "a"]]], [(([1], "a"),)]),  # elements unknown
+    (
+        "assert f([]) == 0\nassert f([(1, 2)]) == 0",
+        ("list[tuple[int]]",),
+        [[[[5, 6]]]],
+        [([(5, 6)],)],
+    ),
+    ("assert f(x) == 0\nassert f(y=(1,)) == 0", (), [[[1, 2]]], [([1, 2],)]),  # no literal
+    ("assert set(f((1, 2))) == {1}", ("tuple[int]",), [[[3]]], [((3,),)]),  # any call counts
+    (
+        "assert f(5) == 0\nassert f((1,)) == 0",  # numbers and tuples: each kept its way
+        ("tuple[int]|int",),
+        [[5], [[2]]],
+        [(5,), ((2,),)],
+    ),
+]
+
+
+def typed(value: Any) -> Any:
+    """``value`` with every type spelt out, so ``(1, 2)`` and ``[1, 2]`` differ."""
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__, [typed(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return type(value).__name__, sorted((typed(v) for v in value), key=repr)
+    if isinstance(value, dict):
+        return "dict", sorted(((typed(k), typed(v)) for k, v in value.items()), key=repr)
+    return type(value).__name__, value
+
+
+@pytest.mark.parametrize(("source", "shapes", "inputs", "rebuilt"), SHAPE_TABLE)
+def test_argument_shapes_from_asserts(
+    source: str, shapes: tuple[str, ...], inputs: list[list[Any]], rebuilt: list[tuple[Any, ...]]
+) -> None:
+    inferred = infer_arg_shapes(source, "f")
+    assert tuple(describe_shape(s) for s in inferred) == shapes
+    conversion = convert_inputs(inputs, inferred)
+    assert typed(conversion.inputs) == typed(tuple(rebuilt))
+    assert conversion.failed == 0
+    changed = [
+        any(new[i] is not old[i] for new, old in zip(conversion.inputs, inputs))
+        for i in range(len(inputs[0]))
+    ]
+    assert conversion.applied == tuple(
+        shapes[i] if changed[i] else None for i in range(len(inputs[0]))
+    )
+
+
+def test_unhashable_set_elements_stay_as_decoded() -> None:
+    conversion = convert_inputs([[[[1], [2]]], [[1, 2]]], infer_arg_shapes("f({1})", "f"))
+    assert conversion.inputs == (([[1], [2]],), ({1, 2},))
+    assert (conversion.failed, conversion.applied) == (1, ("set[int]",))
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=4)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.frozensets(st.integers() | st.text(max_size=3), max_size=3).map(set)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=2)
+    ),
+    max_leaves=10,
+)
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=list))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(JSON_VALUES, min_size=1, max_size=3).map(tuple))
+def test_json_inputs_come_back_as_the_asserted_literals(args: tuple[Any, ...]) -> None:
+    """A literal, through JSON (tuples and sets become lists), is rebuilt exactly from its
+    own assert unless the assert is ambiguous (``?``) at some part. (Int keys, which JSON
+    makes strings, come back too, but not where str keys share the position: the table.)
+    """
+    source = f"assert f({', '.join(map(repr, args))}) == 0"
+    shapes = infer_arg_shapes(source, "f")
+    assume(not any("?" in describe_shape(s) for s in shapes))
+    conversion = convert_inputs([list(as_json(list(args)))], shapes)
+    assert typed(conversion.inputs[0]) == typed(args)
+
+
+def test_mbpp_plus_real_inputs_rebuilt(mbpp_plus: dict[str, CodeTask]) -> None:
+    adds = mbpp_plus["Mbpp/106"]
+    assert adds.metadata["input_conversion"] == (None, "tuple[int]")
+    assert typed(adds.call_cases[0].args) == typed(([5, 6, 7], (9, 10)))
+    assert adds.call_cases[0].source == "add_lists([5, 6, 7], (9, 10))"
+    assert all(type(c.args[0]) is list and type(c.args[1]) is tuple for c in adds.call_cases)
+    angle = mbpp_plus["Mbpp/124"]
+    assert angle.metadata["input_conversion"] == ("int", "complex")
+    assert typed(angle.call_cases[0].args) == typed((0, 1j))
+    assert all(type(c.args[1]) is complex for c in angle.call_cases)
+    assert {type(c.args[0]) for c in angle.call_cases} == {int, float}
+    polar = mbpp_plus["Mbpp/252"]
+    assert [c.args for c in polar.call_cases[2:4]] == [(5,), (1 + 2j,)]  # base, plus
+    nested = mbpp_plus["Mbpp/580"].call_cases[3].args[0]  # ten levels; the asserts show three
+    assert str(nested).count("(") == 10 and "[" not in str(nested)
+    marks = mbpp_plus["Mbpp/64"].call_cases[0].args
+    assert typed(marks) == typed(
+        ([("English", 88), ("Science", 90), ("Maths", 97), ("Social sciences", 82)],)
+    )
+    words = [c.args for c in mbpp_plus["Mbpp/579"].call_cases if "j" in c.args[1]]
+    assert words and all(type(a) is tuple for args in words for a in args)  # 'j' is no 1j
+    keys = {k for c in mbpp_plus["Mbpp/582"].call_cases for k in c.args[0]}
+    assert keys and all(type(k) is str for k in keys)  # int keys, but also '' and 'key'
+    assert mbpp_plus["Mbpp/582"].metadata["input_conversion"] == (None,)
+    rebuilt = {t for t, task in mbpp_plus.items() if any(task.metadata["input_conversion"])}
+    assert len(rebuilt) == 60
+    assert all(task.metadata["input_conversion_failed"] == 0 for task in mbpp_plus.values())
+
+
+# Base inputs that, rebuilt, are not one of the asserts' literal calls (types included).
+BASE_INPUTS_NOT_ASSERTED = {
+    "Mbpp/87": "MBPP+ changed the base inputs (keys 'B' and 'W' dropped): not about types",
+    "Mbpp/115": "the asserts' empty dicts are stored as [], which the asserts' {1, 2} make "
+    "sets: set() for {}; the reference only counts dicts, so the answers are the same",
+    "Mbpp/301": "the asserts use str keys twice and int keys once: key types disagree, keys "
+    "stay strings",
+    "Mbpp/582": "the asserts use int keys, but plus inputs have keys '' and 'key', so no key "
+    "string is read as a number",
+}
+
+
+def test_mbpp_plus_base_inputs_are_the_asserted_arguments(
+    mbpp_plus: dict[str, CodeTask],
+) -> None:
+    """Rebuilt, MBPP+'s base inputs are exactly the arguments of MBPP's literal asserts."""
+    raw = {r["task_id"]: r for r in json.loads(MBPP_PLUS.read_text())}
+    differ = set()
+    for task_id, task in mbpp_plus.items():
+        module = ast.parse(raw[task_id]["assertion"])
+        calls = {
+            repr(typed(args))
+            for node in ast.walk(module)
+            if (args := called(node, task)) is not None
+        }
+        base = task.call_cases[: task.metadata["base_inputs"]]
+        if any(repr(typed(c.args)) not in calls for c in base):
+            differ.add(task_id)
+    assert differ == BASE_INPUTS_NOT_ASSERTED.keys()
+
+
+def called(node: ast.AST, task: CodeTask) -> tuple[Any, ...] | None:
+    """The literal arguments of ``node`` if it calls the task's function, else ``None``."""
+    return _literal_args(node, task.entry_point or "") if isinstance(node, ast.expr) else None
+
+
+def test_mbpp_imports_from_the_reference(mbpp: dict[str, CodeTask]) -> None:
+    sizes = mbpp["Mbpp/596"]  # asserts call sys.getsizeof; test_imports is empty
+    assert sizes.setup_code == "import sys"
+    assert sizes.metadata["imports_from_reference"] == ("import sys",)
+    others = [t for t in mbpp.values() if t.metadata["imports_from_reference"]]
+    assert others == [sizes]
+
+
+@pytest.mark.parametrize(
+    ("tests", "code", "setup", "lines"),
+    [
+        (["assert f(x) == sys.getsizeof(x)"], "import sys\ndef f(x): ...", "", ["import sys"]),
+        (["assert f(1) == sys.maxsize"], "import sys", "import sys", []),  # setup has it
+        (["assert f(1) == 2"], "import sys\nimport math", "", []),  # unused
+        (["assert np.all(f(1))"], "import numpy as np\nimport os.path", "", ["import numpy as np"]),
+        (["assert os.sep in f(1)"], "import os.path", "", ["import os.path"]),
+        (
+            ["assert isclose(f(1), pi)"],
+            "from math import isclose, pi as PI, pi",
+            "",
+            ["from math import isclose", "from math import pi"],
+        ),
+        (["assert f(1) == re"], "def g():\n    import re", "", []),  # not top level
+        (["assert f(1) == x"], "from . import x\nfrom m import *", "", []),  # relative, star
+        (["assert f(1) == sys"], "def f(:", "", []),  # unparsable reference
+    ],
+)
+def test_missing_imports(tests: list[str], code: str, setup: str, lines: list[str]) -> None:
+    assert missing_imports(tests, code, setup) == lines
 
 
 def test_code_contests_ids_comparators_and_flags(contests: dict[str, CodeTask]) -> None:
@@ -546,6 +796,16 @@ def test_published_layouts_reject_malformed_records(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "plus.jsonl", [with_(plus, plus_input=[[1], 2])])
     with pytest.raises(DataError, match=r"plus\.jsonl:1: field 'plus_input\[1\]' must be a list"):
         load_mbpp_plus(path)
+    path = write_jsonl(tmp_path / "plus2.jsonl", [with_(plus, assertion="assert f(")])
+    with pytest.raises(DataError, match=r"plus2\.jsonl:1: field 'assertion' is not valid Python"):
+        load_mbpp_plus(path)
+    path = write_jsonl(tmp_path / "plus3.jsonl", [with_(plus, assertion=["assert f(1)"])])
+    with pytest.raises(DataError, match=r"plus3\.jsonl:1: field 'assertion' must be a string"):
+        load_mbpp_plus(path)
+    path = write_jsonl(tmp_path / "plus4.jsonl", [with_(plus, assertion=DROP)])
+    (bare,) = load_mbpp_plus(path)  # no asserts to read shapes from: inputs as decoded
+    assert bare.metadata["input_conversion"] == (None, None)
+    assert bare.call_cases[0].args == ([3, 4, 5, 6], [5, 7, 4, 10])
 
     cc = json.loads(CONTESTS.read_text().splitlines()[0])
     path = write_jsonl(tmp_path / "cc.jsonl", [with_(cc, test='[{"input": {"stdin": 1}}]')])

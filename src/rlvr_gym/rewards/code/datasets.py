@@ -67,7 +67,15 @@ from types import MappingProxyType
 from typing import Any
 
 from rlvr_gym.errors import ConfigError, DataError
-from rlvr_gym.rewards.code._asserts import infer_entry_point, split_asserts, split_check
+from rlvr_gym.rewards.code._asserts import (
+    ArgShape,
+    convert_inputs,
+    infer_arg_shapes,
+    infer_entry_point,
+    missing_imports,
+    split_asserts,
+    split_check,
+)
 from rlvr_gym.rewards.code._code_jsonl import parse_task, read_code_jsonl
 from rlvr_gym.rewards.code._files import read_records, where
 from rlvr_gym.rewards.code.results import truncate
@@ -204,7 +212,10 @@ def load_mbpp_sanitized(path: str | Path) -> list[CodeTask]:
     because the text alone does not say what to call the function or what it returns.
     Asserts ``f(<literals>) == <literal>`` become call cases; the rest
     (``set(f(x)) == ...``, ``math.isclose(...)``) stay as lines of ``test_code``, run
-    after ``setup_code`` (the ``test_imports``).
+    after ``setup_code``: the ``test_imports``, plus any top-level import of the
+    reference that binds a name the asserts use and ``test_imports`` lacks (MBPP's own
+    harness ran the asserts in the solution's namespace: Mbpp/596's asserts call
+    ``sys.getsizeof`` with empty ``test_imports``).
 
     Raises:
         DataError: the file is unreadable or a record is malformed (file and line named).
@@ -230,6 +241,12 @@ def load_mbpp_sanitized(path: str | Path) -> list[CodeTask]:
             ) from exc
         except ValueError as exc:
             raise DataError(f"{where(file, line)}: field 'test_list': {exc}") from exc
+        try:
+            added = missing_imports(tests, code, "\n".join(imports))
+        except SyntaxError as exc:
+            raise DataError(
+                f"{where(file, line)}: field 'test_imports' is not valid Python: {exc}"
+            ) from exc
         prompt = (
             f"{text.strip()}\n{_name_sentence(entry)} "
             f"Your code should pass tests like this one:\n{tests[0].strip()}\n"
@@ -240,11 +257,13 @@ def load_mbpp_sanitized(path: str | Path) -> list[CodeTask]:
                 prompt=prompt,
                 kind="call",
                 entry_point=entry,
-                setup_code="\n".join(imports),
+                setup_code="\n".join(imports + added),
                 test_code="".join(f"{test.strip()}\n" for test in kept),
                 call_cases=cases,
                 reference=code,
-                metadata=MappingProxyType({"source": "mbpp_sanitized"}),
+                metadata=MappingProxyType(
+                    {"source": "mbpp_sanitized", "imports_from_reference": tuple(added)}
+                ),
             )
         )
     return tasks
@@ -268,14 +287,42 @@ def _mbpp_plus_prompt(text: str, entry: str) -> str:
     return f"{body}\n{_name_sentence(entry)}\n"
 
 
+def _arg_shapes(path: Path, line: int, rec: Mapping[str, Any], entry: str) -> tuple[ArgShape, ...]:
+    """The entry point's argument shapes shown by the record's ``assertion`` (MBPP's asserts)."""
+    assertion = rec.get("assertion")
+    if assertion is None:
+        return ()
+    if not isinstance(assertion, str):
+        raise DataError(f"{where(path, line)}: field 'assertion' must be a string")
+    try:
+        return infer_arg_shapes(assertion, entry)
+    except SyntaxError as exc:
+        raise DataError(
+            f"{where(path, line)}: field 'assertion' is not valid Python: {exc}"
+        ) from exc
+
+
 def load_mbpp_plus(path: str | Path) -> list[CodeTask]:
     """Load MBPP+ (EvalPlus; ``.json`` array or ``.jsonl(.gz)``) as ``call`` tasks.
 
     MBPP+ ships inputs, not outputs: every ``base_input`` and ``plus_input`` entry
     becomes a :class:`CallCase` with ``expected=None``, and the task's metadata says
     ``expected_pending=True``: expected values are to be computed by running the
-    ``reference`` (the canonical solution) on the trusted side. Inputs are kept exactly
-    as decoded from JSON (lists stay lists), however large. ``atol`` is the dataset's.
+    ``reference`` (the canonical solution) on the trusted side. Inputs are kept whole,
+    however large. ``atol`` is the dataset's.
+
+    Inputs are JSON, which has no tuples, sets or complex numbers, so each argument is
+    rebuilt to the types the task's MBPP asserts (the ``assertion`` field) pass at its
+    position: lists become tuples or sets, recursively (``list[tuple]``), and strings
+    become numbers where the asserts pass numbers and every string the task's inputs
+    hold there spells one (``'1j'`` -> ``1j``, but ``'j'`` among words stays a word).
+    Nothing is forced where the asserts disagree, pass no literal, or show only empty
+    containers (see :func:`~rlvr_gym.rewards.code._asserts.convert_inputs`). The
+    ``assertion`` field, not MBPP sanitized's ``test_list``, because EvalPlus rewrote
+    some tasks (Mbpp/640 takes a string where MBPP passed a list). Metadata records,
+    per argument, the shape it was rebuilt to or ``None`` if no input changed
+    (``input_conversion``, e.g. ``(None, "tuple[int]")``), and how many arguments could
+    not be rebuilt and were kept as decoded (``input_conversion_failed``).
 
     Raises:
         DataError: the file is unreadable or a record is malformed (file and line named).
@@ -291,7 +338,7 @@ def load_mbpp_plus(path: str | Path) -> list[CodeTask]:
         atol = rec.get("atol", 0)
         if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not atol >= 0:
             raise DataError(f"{where(file, line)}: field 'atol' must be a number >= 0")
-        inputs: list[Any] = []
+        inputs: list[list[Any]] = []
         for name in ("base_input", "plus_input"):
             value = rec.get(name, [])
             if value == {}:
@@ -307,14 +354,15 @@ def load_mbpp_plus(path: str | Path) -> list[CodeTask]:
             inputs.extend(value)
         if not inputs:
             raise DataError(f"{where(file, line)}: no 'base_input' or 'plus_input'; no tests")
+        conversion = convert_inputs(inputs, _arg_shapes(file, line, rec, entry))
         cases = tuple(
             CallCase(
-                args=tuple(args),
+                args=args,
                 expected=None,
                 atol=float(atol),
                 source=truncate(f"{entry}({', '.join(map(repr, args))})"),
             )
-            for args in inputs
+            for args in conversion.inputs
         )
         tasks.append(
             CodeTask(
@@ -329,6 +377,8 @@ def load_mbpp_plus(path: str | Path) -> list[CodeTask]:
                         "source": "mbpp_plus",
                         "expected_pending": True,
                         "base_inputs": len(rec.get("base_input") or []),
+                        "input_conversion": conversion.applied,
+                        "input_conversion_failed": conversion.failed,
                     }
                 ),
             )
