@@ -30,13 +30,11 @@ from rlvr_gym.errors import ConfigError, DataError
 from rlvr_gym.rewards.code import datasets
 from rlvr_gym.rewards.code._asserts import (
     _literal_args,
-    convert_inputs,
-    describe_shape,
-    infer_arg_shapes,
     literal_case,
     missing_imports,
     split_check,
 )
+from rlvr_gym.rewards.code._shapes import convert_inputs, describe_shape, infer_arg_shapes
 from rlvr_gym.rewards.code.datasets import (
     load_code_contests,
     load_code_jsonl,

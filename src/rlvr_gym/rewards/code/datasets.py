@@ -68,9 +68,6 @@ from typing import Any
 
 from rlvr_gym.errors import ConfigError, DataError
 from rlvr_gym.rewards.code._asserts import (
-    ArgShape,
-    convert_inputs,
-    infer_arg_shapes,
     infer_entry_point,
     missing_imports,
     split_asserts,
@@ -78,6 +75,7 @@ from rlvr_gym.rewards.code._asserts import (
 )
 from rlvr_gym.rewards.code._code_jsonl import parse_task, read_code_jsonl
 from rlvr_gym.rewards.code._files import read_records, where
+from rlvr_gym.rewards.code._shapes import ArgShape, convert_inputs, infer_arg_shapes
 from rlvr_gym.rewards.code.results import truncate
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask, IOTest
 
@@ -317,7 +315,7 @@ def load_mbpp_plus(path: str | Path) -> list[CodeTask]:
     become numbers where the asserts pass numbers and every string the task's inputs
     hold there spells one (``'1j'`` -> ``1j``, but ``'j'`` among words stays a word).
     Nothing is forced where the asserts disagree, pass no literal, or show only empty
-    containers (see :func:`~rlvr_gym.rewards.code._asserts.convert_inputs`). The
+    containers (see :func:`~rlvr_gym.rewards.code._shapes.convert_inputs`). The
     ``assertion`` field, not MBPP sanitized's ``test_list``, because EvalPlus rewrote
     some tasks (Mbpp/640 takes a string where MBPP passed a list). Metadata records,
     per argument, the shape it was rebuilt to or ``None`` if no input changed
