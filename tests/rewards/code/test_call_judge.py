@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import tests.sandbox.test_docker_pool as pool_tests
 from rlvr_gym.errors import ConfigError, DataError
-from rlvr_gym.rewards.code import wire
+from rlvr_gym.rewards.code import harness, wire
 from rlvr_gym.rewards.code.call_judge import (
     CallJudgeConfig,
     ajudge_call,
@@ -328,17 +328,19 @@ def test_a_sandbox_failure_is_infra_error_and_a_killed_harness_is_not() -> None:
     assert "harness was killed or disrupted" in killed.detail
 
 
-def test_harness_runs_as_a_local_process(tmp_path: Path) -> None:
-    """The protocol end to end without Docker (the process is not a sandbox here)."""
-    (tmp_path / "main.py").write_text(harness_source())
+def run_locally(
+    tmp_path: Path, program: str, task: CodeTask, *, source: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The harness as a plain local process (no sandbox): its stdout and its report."""
+    (tmp_path / "main.py").write_text(source or harness_source())
     (tmp_path / "rlvr_wire.py").write_text(wire_source())
-    (tmp_path / "solution.py").write_text(ADD + "print('hi')\n")
+    (tmp_path / "solution.py").write_text(program)
     payload = {
         "nonce": "ab" * 16,
-        "entry_point": "add",
-        "setup_code": "",
-        "test_code": "assert add(1, 1) == 2\nassert add(*[2], b=3) == 5\n",
-        "cases": [wire.encode((1, 2)), wire.encode(("a", 1))],
+        "entry_point": task.entry_point,
+        "setup_code": task.setup_code,
+        "test_code": task.test_code,
+        "cases": [wire.encode(tuple(case.args)) for case in task.call_cases],
         "call_timeout_s": 5,
         "load_timeout_s": 5,
         "budget_s": 20,
@@ -352,9 +354,20 @@ def test_harness_runs_as_a_local_process(tmp_path: Path) -> None:
         capture_output=True,
         timeout=60,
     )
-    line = proc.stdout.decode().strip()
-    assert line.startswith("RLVR-HARNESS-RESULT " + "ab" * 16 + " ")
-    report = json.loads(line.split(" ", 2)[2])
+    stdout = proc.stdout.decode()
+    prefix = f"{harness.RESULT_PREFIX} {payload['nonce']} "
+    lines = [x for x in stdout.splitlines() if x.startswith(prefix)]
+    return stdout, wire.loads(lines[-1][len(prefix) :].encode()) if lines else {}
+
+
+def test_harness_runs_as_a_local_process(tmp_path: Path) -> None:
+    """The protocol end to end without Docker (the process is not a sandbox here)."""
+    task = call_task(
+        (CallCase((1, 2), None), CallCase(("a", 1), None)),
+        test_code="assert add(1, 1) == 2\nassert add(*[2], b=3) == 5\n",
+    )
+    stdout, report = run_locally(tmp_path, ADD + "print('hi')\n", task)
+    assert stdout.strip().startswith("RLVR-HARNESS-RESULT " + "ab" * 16 + " ")
     assert report["cases"][0]["value"] == 3
     assert report["cases"][1]["error"].startswith("TypeError: can only concatenate str")
     assert report["test"] == {"status": "passed"}

@@ -17,28 +17,25 @@ the table cannot pass merely because its attacks are broken.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import tests.sandbox.test_docker_pool as pool_tests
-from rlvr_gym.rewards.code import call_judge, harness, wire
+from rlvr_gym.rewards.code import call_judge
 from rlvr_gym.rewards.code.call_judge import (
     CallJudgeConfig,
     harness_source,
     judge_call,
-    wire_source,
 )
 from rlvr_gym.rewards.code.results import JudgeResult
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask
 from rlvr_gym.sandbox.api import Sandbox
 from rlvr_gym.sandbox.types import ExecutionLimits
+from tests.rewards.code.test_call_judge import run_locally
 
 image = pool_tests.image
 CONFIG = CallJudgeConfig(
@@ -658,35 +655,6 @@ def test_the_honest_solution_passes() -> None:
     assert (result.status, result.passed, result.total) == ("passed", 3, 3)
 
 
-def run_locally(tmp_path: Path, source: str, program: str) -> dict[str, Any]:
-    """The harness as a plain local process (no sandbox); returns its report."""
-    (tmp_path / "main.py").write_text(source)
-    (tmp_path / "rlvr_wire.py").write_text(wire_source())
-    (tmp_path / "solution.py").write_text(program)
-    payload = {
-        "nonce": "c0ffee" * 6,
-        "entry_point": "add",
-        "setup_code": TASK.setup_code,
-        "test_code": TASK.test_code,
-        "cases": [wire.encode(case.args) for case in TASK.call_cases],
-        "call_timeout_s": 5,
-        "load_timeout_s": 5,
-        "budget_s": 20,
-        "stop_on_first_failure": False,
-        "max_result_bytes": 1 << 20,
-    }
-    proc = subprocess.run(
-        [sys.executable, "main.py"],
-        cwd=tmp_path,
-        input=wire.dumps(payload),
-        capture_output=True,
-        timeout=60,
-    )
-    prefix = f"{harness.RESULT_PREFIX} {payload['nonce']} "
-    lines = [x for x in proc.stdout.decode().splitlines() if x.startswith(prefix)]
-    return wire.loads(lines[-1][len(prefix) :].encode())
-
-
 @pytest.mark.parametrize("protected", [True, False])
 def test_planted_modules_would_forge_the_verdict_without_the_import_guard(
     tmp_path: Path, protected: bool
@@ -695,7 +663,9 @@ def test_planted_modules_would_forge_the_verdict_without_the_import_guard(
     source = harness_source()
     if not protected:
         source = source.replace("    _safe_path(workdir)\n", "")
-    report = run_locally(tmp_path, source, ATTACKS["plant_modules_for_the_judge"][0])
+    _, report = run_locally(
+        tmp_path, ATTACKS["plant_modules_for_the_judge"][0], TASK, source=source
+    )
     forged = report["test"] == {"status": "passed"}
     assert forged is not protected, report
 
