@@ -31,6 +31,7 @@ is the one it would have had.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import io
 import os
@@ -85,6 +86,10 @@ def prepare(supervisor_dir: str, preload_dir: str | None = None) -> None:
     if preload_dir and sys.path[:1] == [preload_dir]:
         del sys.path[0]
     EXTRA_AS[0] = max(0, _vm_size() - before)
+    # Move every object so far out of the collector's reach: a forked run's collections
+    # then never walk (and copy-on-write fault in) the preloaded heap.
+    gc.collect()
+    gc.freeze()
 
 
 def python_script(argv: list[str], python3: str | None) -> str | None:
