@@ -76,6 +76,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py
+from _common import bar_chart, docker_ps, percentile, ratio, remove_containers
+
 from rlvr_gym.rewards.code.datasets import load_humaneval, load_mbpp_plus
 from rlvr_gym.rewards.code.reward import CodeConfig, CodeReward
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask
@@ -260,21 +263,6 @@ def docker_run_check(image: str, run_id: str, timeout: float) -> Callable[[str],
     return check
 
 
-def remove_peer_containers(run_id: str) -> None:
-    """``docker rm -f`` what carries this run's label (a ``docker run`` that timed out)."""
-    found = docker_ps(f"label={BENCH_LABEL}={run_id}")
-    if found:
-        subprocess.run(["docker", "rm", "-f", *found], capture_output=True, timeout=120)
-
-
-def docker_ps(*filters: str) -> list[str]:
-    """Names of containers matching every filter (running or not)."""
-    argv = ["docker", "ps", "-a", "--format", "{{.Names}}"]
-    for flt in filters:
-        argv += ["--filter", flt]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout.split()
-
-
 # --------------------------------------------------------------------------- (c) ours
 
 
@@ -380,17 +368,6 @@ class Measurement:
             "failures": [{"task_id": t, "detail": d} for t, d in self.failures],
             **self.extra,
         }
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile ``q`` (0-100) of ``values``."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def ms(seconds: float) -> float:
@@ -517,10 +494,6 @@ def probe(sandbox: Sandbox, reward: CodeReward, times: RunTimes) -> dict[str, di
 # --------------------------------------------------------------------------- reporting
 
 
-def ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
-
-
 def ratio_key(peer: str) -> str:
     return "ours_over_" + peer.replace(" ", "_").replace("-", "_")
 
@@ -587,32 +560,8 @@ def print_table(
 
 
 def plot(results: dict[str, dict[str, Measurement]], path: Path, title: str) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: `pip install matplotlib` for the chart; skipping",
-              file=sys.stderr)  # fmt: skip
-        return False
-    datasets = list(results)
-    width = 0.27
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, method in enumerate(METHODS):
-        xs = [d + (i - 1) * width for d in range(len(datasets))]
-        ys = [results[d][method].per_s for d in datasets]
-        bars = ax.bar(xs, ys, width, label=method)
-        ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=8, padding=2)
-    ax.set_xticks(range(len(datasets)), datasets)
-    ax.set_yscale("log")
-    ax.set_ylabel("samples / s (log scale, higher is better)")
-    ax.set_title(title, fontsize=10)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
+    values = {d: {m: results[d][m].per_s for m in METHODS} for d in results}
+    return bar_chart(values, path, title, "samples / s (log scale, higher is better)")
 
 
 def shown(path: Path) -> Path:
@@ -721,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run = run_methods(args, image, run_id, datasets)
     finally:
-        remove_peer_containers(run_id)
+        remove_containers(f"label={BENCH_LABEL}={run_id}")
     ours = [f"label={LABEL}", f"label={OWNER_LABEL}={os.getpid()}"]
     leftovers = sorted(
         set(docker_ps(f"label={BENCH_LABEL}={run_id}"))

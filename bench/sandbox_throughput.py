@@ -52,6 +52,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py
+from _common import bar_chart, docker_ps, percentile, ratio, remove_containers
+
 from rlvr_gym.sandbox import ExecutionLimits, Sandbox, protocol
 from rlvr_gym.sandbox._containers import POOL_LABEL
 from rlvr_gym.sandbox.docker_backend import _PID_SLACK, _SUPERVISOR_OVERHEAD
@@ -246,17 +249,6 @@ class Measurement:
         }
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile ``q`` (0-100) of ``values``."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 def measure(
     method: str,
     workload: str,
@@ -286,10 +278,6 @@ def measure(
 
 
 # --------------------------------------------------------------------------- reporting
-
-
-def ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
 
 
 def summarize(results: dict[str, dict[str, Measurement]]) -> dict[str, dict[str, Any]]:
@@ -339,64 +327,14 @@ def print_table(
                 print(f"FAILED {workload} {method} {program}: {detail}")
 
 
-def plot(results: dict[str, dict[str, Measurement]], path: Path, title: str) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(
-            "matplotlib is not installed (it is not a project dependency): "
-            "`pip install matplotlib` to get the chart; skipping the plot",
-            file=sys.stderr,
-        )
-        return False
-    workloads = list(results)
-    width = 0.27
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, method in enumerate(METHODS):
-        xs = [w + (i - 1) * width for w in range(len(workloads))]
-        ys = [results[w][method].per_s for w in workloads]
-        bars = ax.bar(xs, ys, width, label=method)
-        ax.bar_label(bars, labels=[f"{y:.1f}" for y in ys], fontsize=8, padding=2)
-    ax.set_xticks(range(len(workloads)), workloads)
-    ax.set_yscale("log")
-    ax.set_ylabel("executions / s (log scale, higher is better)")
-    ax.set_title(title, fontsize=10)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
-
-
 def leftover_containers(run_id: str, pool_id: str | None) -> list[str]:
-    filters = [f"label={BENCH_LABEL}={run_id}"]
-    if pool_id:
-        filters.append(f"label={POOL_LABEL}={pool_id}")
-    names: list[str] = []
-    for flt in filters:
-        proc = subprocess.run(
-            ["docker", "ps", "-a", "--filter", flt, "--format", "{{.Names}}"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        names += proc.stdout.split()
-    return names
+    names = docker_ps(f"label={BENCH_LABEL}={run_id}")
+    return names + (docker_ps(f"label={POOL_LABEL}={pool_id}") if pool_id else [])
 
 
-def remove_peer_containers(run_id: str) -> None:
-    """``docker rm -f`` whatever carries this run's label (e.g. a timed-out ``docker run``)."""
-    found = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label={BENCH_LABEL}={run_id}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout.split()
-    if found:
-        subprocess.run(["docker", "rm", "-f", *found], capture_output=True, timeout=120)
+def plot(results: dict[str, dict[str, Measurement]], path: Path, title: str) -> bool:
+    values = {w: {m: results[w][m].per_s for m in METHODS} for w in results}
+    return bar_chart(values, path, title, "executions / s (log scale, higher is better)")
 
 
 # --------------------------------------------------------------------------- main
@@ -477,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             replaced = getattr(sandbox.backend, "replaced", None)
     finally:
-        remove_peer_containers(run_id)
+        remove_containers(f"label={BENCH_LABEL}={run_id}")
     leftovers = leftover_containers(run_id, pool_id)
 
     summary = summarize(results)
