@@ -455,7 +455,9 @@ def test_soak_many_runs_keep_containers_flat(image: str) -> None:
     finally:
         pool.close()
     assert bad == []
-    assert max(counts) <= 3  # 2, or 3 for a moment while one is being replaced
+    # Each of the 2 slots holds its container, plus for a moment the one it replaces
+    # (both slots reach max_runs_per_container together): never more, at any point.
+    assert max(counts) <= 2 * pool.size, counts
     # Host side stays flat too: one `docker run` client per live container (plus one
     # being replaced and short-lived `docker rm`/`kill` helpers), and no memory creep.
     assert max(children) <= 6, children
