@@ -71,7 +71,13 @@ def enable_python_fork(supervisor_dir: str, env: dict[str, str], preload: str | 
 
 
 def zygote_ok() -> bool:
-    """False once a zygote was lost: the container should then be replaced."""
+    """False once a zygote was lost: the container should then be replaced.
+
+    Checked after every request's sweep, so a zygote killed by a run's leftovers is
+    noticed before the next request, which then never depends on it.
+    """
+    if _zygote is not None and _zygote.usable and not _zygote.alive():
+        _zygote.fail("it exited")
     return _zygote is None or _zygote.usable
 
 
@@ -160,6 +166,8 @@ def run_program(
         spawned = None
         if zygote is not None and pyfork.python_script(argv, path) is not None:
             spawned = zygote.spawn(path, argv, job, limits, ends)
+            if spawned is None:  # the run may exist without our knowing its pid: no retry
+                raise RuntimeError("the zygote failed while starting the run")
         pid = spawned if spawned is not None else os.fork()
     except BaseException:
         for fd in fds:

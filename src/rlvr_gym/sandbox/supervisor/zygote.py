@@ -73,6 +73,17 @@ class Zygote:
         """The zygote's pid (sweeps must spare it)."""
         return self._proc.pid
 
+    def alive(self) -> bool:
+        """Whether the zygote process is still running (not exited, not stopped)."""
+        if self._proc.poll() is not None:
+            return False
+        try:
+            with open(f"/proc/{self._proc.pid}/stat", "rb") as fh:
+                raw = fh.read()
+        except OSError:
+            return False
+        return raw[raw.rindex(b")") + 2 : raw.rindex(b")") + 3] not in (b"T", b"t", b"Z")
+
     @property
     def usable(self) -> bool:
         """Whether runs may still be spawned through it."""
