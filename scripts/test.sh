@@ -13,6 +13,12 @@ rlvr-gym sandbox build >/dev/null
 
 echo "[test] ruff" >&2
 ruff check src tests bench
+echo "[test] buf lint (proto/, STANDARD)" >&2
+if ! command -v npx >/dev/null 2>&1; then
+  echo "[test] npx (Node.js/npm) is needed for buf lint: apt-get install nodejs npm" >&2
+  exit 1
+fi
+npx --yes @bufbuild/buf@1.75.0 lint 2> >(grep -v "npm warn" >&2)
 echo "[test] mypy" >&2
 mypy
 echo "[test] pytest" >&2
