@@ -119,6 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("envs", help="list env ids and what they do")
 
+    serve = sub.add_parser(
+        "serve",
+        help="run the gRPC reward service",
+        description="Serve RewardService, EnvService and SandboxService (plus gRPC health "
+        "and reflection) until SIGTERM/SIGINT, then finish in-flight calls and exit. "
+        "Prints 'rlvr-gym: serving on HOST:PORT' once ready. Settings: embedded defaults, "
+        "then --config (TOML, see ServerConfig), then these flags.",
+    )
+    serve.add_argument("--address", metavar="HOST:PORT", help="default 0.0.0.0:50051")
+    serve.add_argument("--config", metavar="FILE.toml", help="server settings file")
+    serve.add_argument(
+        "--metrics-address", metavar="HOST:PORT", help="Prometheus /metrics ('' turns it off)"
+    )
+
     demo = sub.add_parser("demo", help="score the built-in math demo set and print a table")
     demo.add_argument("--workers", type=_positive_int, help="grading processes")
 
@@ -163,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_score(args)
         if args.command == "envs":
             return _cmd_envs()
+        if args.command == "serve":
+            return _cmd_serve(args)
         if args.command == "sandbox" and args.sandbox_command == "run":
             return _cmd_sandbox_run(args)
         if args.command == "sandbox":
@@ -302,6 +318,22 @@ def _cmd_envs() -> int:
         text = descriptions.get(env_id, "(no description)")
         mark = "" if env_id in scorable else "  [no offline scorer yet]"
         print(f"{env_id:<{width}}  {text}{mark}")
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rlvr_gym.server.app import serve
+    from rlvr_gym.server.config import load_config
+    from rlvr_gym.server.logs import setup_logging
+
+    config = load_config(args.config, address=args.address, metrics_address=args.metrics_address)
+    setup_logging(config.log_format, config.log_level)
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:
+        raise RlvrGymError(f"cannot serve: {exc}") from None
     return EXIT_OK
 
 

@@ -387,6 +387,19 @@ class Scheduler:
                 self.timeouts += 1
                 self._replace(w, skip=pos)
 
+    def abandon(self, sink: object) -> int:
+        """Kill and replace the workers running items of ``sink`` (nobody waits for them).
+
+        Returns how many workers were stopped. Their other items are dropped, not requeued.
+        """
+        stopped = 0
+        for w in list(self.workers):
+            if (chunk := w.chunk) is not None and chunk.sink is sink:
+                w.chunk = None  # nothing of it goes back to the queue
+                self._replace(w)
+                stopped += 1
+        return stopped
+
     def start_failed(self, error: str) -> None:
         """A worker could not start; retry, or give up after too many in a row."""
         self._start_failures += 1

@@ -457,7 +457,11 @@ class WorkerPool(Closing):
             self._wake()  # under the lock: close() may be closing the pipe
 
     def _cancel(self, sink: BatchSink) -> None:
-        """The caller stopped waiting: drop its queued items and any its workers take."""
+        """The caller stopped waiting: drop its queued items, kill the workers on the rest.
+
+        Why kill: a cancelled request (a passed gRPC deadline, a client gone) must stop
+        costing CPU, and an item already started can run for its whole deadline.
+        """
         sink.cancelled = True
         with self._lock:
             queue = self._sched.queue
@@ -465,6 +469,8 @@ class WorkerPool(Closing):
                 kept = [c for c in queue if c.sink is not sink]
                 queue.clear()
                 queue.extend(kept)
+            if self._sched.abandon(sink) and not self._closed:
+                self._wake()  # the dispatcher starts the replacements
 
     def _wake(self) -> None:
         """Interrupt the dispatcher's wait (called under the lock)."""

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlvr_gym._closing import Closing
+from rlvr_gym.cancel import CancelledError, current_token
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.sandbox import protocol
 from rlvr_gym.sandbox._channel import Lost, exchange, forward_stderr
@@ -153,6 +154,7 @@ class DockerSandboxPool(Closing):
         self._refills: set[threading.Thread] = set()
         self._refills_lock = threading.Lock()
         self.replaced = 0
+        self.cancelled_runs = 0  # requests whose container was killed because nobody waited
         try:
             reap_stale(exclude_pool=self.pool_id)
         except DockerUnavailableError:
@@ -186,7 +188,10 @@ class DockerSandboxPool(Closing):
             SandboxError: the pool was closed.
         """
         self._check_limits(request)
-        container = self._checkout()
+        try:
+            container = self._checkout()
+        except CancelledError:
+            return ExecutionResponse.infra_error(request, "cancelled by the caller before it ran")
         keep = False
         try:
             if container is None:
@@ -248,9 +253,12 @@ class DockerSandboxPool(Closing):
                 )
 
     def _checkout(self) -> _Container | None:
+        token = current_token()
         while True:
             if self._closed.is_set():
                 raise SandboxError("the DockerSandboxPool was closed; create a new one")
+            if token is not None:
+                token.raise_if_cancelled()  # nobody waits for this request any more
             try:
                 container = self._free.get(timeout=0.5)
             except queue.Empty:
@@ -392,8 +400,13 @@ class DockerSandboxPool(Closing):
             message["compile_limits"] = {**message["compile_limits"], "nproc": _GENEROUS_NPROC}
         steps = len(request.inputs) + (request.compile is not None)
         budget = request.wall_budget_s + self._margin + _STEP_SLACK_S * steps
+        token = current_token()
         try:
-            reply = self._call(container, message, time.monotonic() + budget)
+            if token is None:
+                reply = self._call(container, message, time.monotonic() + budget)
+            else:  # cancelled mid-run: kill the container (its programs stop with it)
+                with token.on_cancel(lambda: self._kill_soon(container)):
+                    reply = self._call(container, message, time.monotonic() + budget)
             error = reply.get("error")
             if isinstance(error, dict) and error.get("code") == "bad_request":
                 raise ConfigError(f"the sandbox refused the request: {error.get('message')}")
@@ -408,6 +421,8 @@ class DockerSandboxPool(Closing):
             self._kill(container)
             if self._closed.is_set():
                 detail = "the sandbox pool was closed during the run"
+            elif token is not None and token.cancelled:
+                detail = f"cancelled by the caller; container {container.name} was replaced"
             else:
                 detail = f"sandbox container {container.name} failed ({exc}); it was replaced"
                 _log.warning("%s", detail)
@@ -420,6 +435,11 @@ class DockerSandboxPool(Closing):
             or container.runs >= self._max_runs
         )
         return response, not dirty
+
+    def _kill_soon(self, container: _Container) -> None:
+        """:meth:`_kill` off the caller's thread (a cancel callback must not block)."""
+        self.cancelled_runs += 1
+        threading.Thread(target=self._kill, args=(container,), daemon=True).start()
 
     def _kill(self, container: _Container) -> None:
         """Kill the container through the daemon: killing the client would not stop it."""

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rlvr_gym._closing import Closing
+from rlvr_gym.cancel import current_token
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.sandbox import protocol
 from rlvr_gym.sandbox._channel import Lost as _Lost
@@ -150,9 +151,14 @@ class ProcessSandbox(Closing):
                 for one frame (split the batch).
             SandboxError: the sandbox was closed.
         """
+        token = current_token()
         with self._lock:
             if self._closed:
                 raise SandboxError("the ProcessSandbox was closed; create a new one")
+            if token is not None and token.cancelled:
+                return ExecutionResponse.infra_error(
+                    request, "cancelled by the caller before it ran"
+                )
             rid = next(self._ids)
             message = request.to_wire(rid, uid=self._uid)
             steps = len(request.inputs) + (request.compile is not None)
@@ -160,7 +166,11 @@ class ProcessSandbox(Closing):
             try:
                 if self._proc is None:
                     self._start()
-                reply = self._call(message, time.monotonic() + budget)
+                proc = self._proc
+                with contextlib.ExitStack() as stack:
+                    if token is not None and proc is not None:  # cancelled mid-run: kill it all
+                        stack.enter_context(token.on_cancel(lambda: _kill_soon(proc)))
+                    reply = self._call(message, time.monotonic() + budget)
                 error = reply.get("error")
                 if isinstance(error, dict) and error.get("code") == "bad_request":
                     raise ConfigError(f"the sandbox refused the request: {error.get('message')}")
@@ -340,6 +350,11 @@ def _descendants(root: int) -> set[int]:
         found.update(kids)
         stack += kids
     return found
+
+
+def _kill_soon(proc: subprocess.Popen[bytes]) -> None:
+    """:func:`_kill_tree` off the caller's thread (a cancel callback must not block)."""
+    threading.Thread(target=_kill_tree, args=(proc,), daemon=True).start()
 
 
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:

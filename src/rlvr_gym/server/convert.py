@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, cast
 
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.proto.v1 import sandbox_service_pb2 as sandbox_pb
@@ -177,7 +177,7 @@ def task_to_proto(task: TaskRef) -> pb.Task:
     return pb.Task(code=code)
 
 
-_STATUS_TO_PROTO = {
+_STATUS_TO_PROTO: dict[Status, Any] = {
     status: pb.ScoreStatus.Value(f"SCORE_STATUS_{status.name}") for status in Status
 }
 _STATUS_FROM_PROTO = {value: status for status, value in _STATUS_TO_PROTO.items()}
@@ -231,7 +231,7 @@ def limits_from_proto(message: sandbox_pb.Limits, default: ExecutionLimits) -> E
 def run_to_proto(result: Any) -> sandbox_pb.RunResult:
     """The wire form of a sandbox :class:`~rlvr_gym.sandbox.api.ExecutionResult`."""
     message = sandbox_pb.RunResult(
-        status=sandbox_pb.RunStatus.Value(f"RUN_STATUS_{result.status.upper()}"),
+        status=cast(Any, sandbox_pb.RunStatus.Value(f"RUN_STATUS_{result.status.upper()}")),
         stdout=result.stdout_bytes,
         stderr=result.stderr_bytes,
         stdout_truncated=result.stdout_truncated,

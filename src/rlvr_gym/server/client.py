@@ -1,0 +1,430 @@
+"""Typed clients of the reward service: :class:`RewardClient` (sync), :class:`AsyncRewardClient`.
+
+Dataclasses in (:class:`TaskId`, :class:`MathGold`, :class:`~rlvr_gym.rewards.code.tasks.CodeTask`),
+dataclasses out (:class:`~rlvr_gym.rewards.types.RewardResult`); protobuf stays inside.
+
+Why retries only on ``UNAVAILABLE`` and ``RESOURCE_EXHAUSTED``: those mean "not handled,
+try again" (a replica went away, or shed load before grading). Anything else is an answer
+(a bad request stays bad; a deadline spent is spent). Scoring is idempotent, so a retried
+call cannot double-count. Backoff is exponential with full jitter, so the G clients of a
+GRPO burst that were all refused together do not come back together.
+
+Load balancing is gRPC's own ``round_robin`` over every address the target resolves to:
+pass a list of ``host:port`` (resolved once, here) or a ``dns:///name:port`` target
+(re-resolved by gRPC, e.g. a Kubernetes headless Service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import random
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+
+from rlvr_gym.errors import ConfigError, RlvrGymError
+from rlvr_gym.proto.v1 import env_service_pb2 as epb
+from rlvr_gym.proto.v1 import env_service_pb2_grpc as egrpc
+from rlvr_gym.proto.v1 import reward_service_pb2 as rpb
+from rlvr_gym.proto.v1 import reward_service_pb2_grpc as rgrpc
+from rlvr_gym.rewards.types import RewardResult
+from rlvr_gym.server.convert import MathGold, TaskId, TaskRef, score_from_proto, task_to_proto
+
+__all__ = [
+    "AsyncRewardClient",
+    "EnvInfo",
+    "MathGold",
+    "RemoteError",
+    "RetryPolicy",
+    "RewardClient",
+    "StepResult",
+    "TaskId",
+    "channel_target",
+]
+
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
+T = TypeVar("T")
+
+
+class RemoteError(RlvrGymError):
+    """A call failed for good; ``code`` is the gRPC status, the message the server's."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of ``UNAVAILABLE``/``RESOURCE_EXHAUSTED``: attempts and jittered backoff."""
+
+    max_attempts: int = 6
+    initial_backoff_s: float = 0.05
+    max_backoff_s: float = 5.0
+    multiplier: float = 2.0
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to sleep before retry ``attempt`` (1-based): full jitter."""
+        cap = min(self.max_backoff_s, self.initial_backoff_s * self.multiplier ** (attempt - 1))
+        return random.uniform(0, cap)
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    """An env the server serves."""
+
+    env_id: str
+    description: str
+    scorable: bool
+    multi_turn: bool
+    num_tasks: int | None = None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One remote ``step``: Gymnasium's 5-tuple, info decoded."""
+
+    observation: str
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def channel_target(target: str | Sequence[str]) -> str:
+    """A gRPC target for one address, a ``scheme:`` target, or a list of addresses.
+
+    A list becomes ``ipv4:a:p,b:p`` (or ``ipv6:``), host names resolved here, so gRPC's
+    ``round_robin`` has one subchannel per server.
+
+    Raises:
+        ConfigError: an empty list, an entry that is not ``host:port``, or a host name
+            that does not resolve.
+    """
+    if isinstance(target, str):
+        return target
+    if not target:
+        raise ConfigError("no server address given")
+    resolved: list[str] = []
+    for entry in target:
+        host, sep, port = entry.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise ConfigError(f"server address {entry!r} is not HOST:PORT")
+        host = host.strip("[]")
+        if not _is_ip(host):
+            try:
+                infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+            except OSError as exc:
+                raise ConfigError(f"cannot resolve server {entry!r}: {exc}") from None
+            host = str(infos[0][4][0])
+        resolved.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    scheme = "ipv6" if all(a.startswith("[") for a in resolved) else "ipv4"
+    return f"{scheme}:{','.join(resolved)}"
+
+
+def _options(max_message_bytes: int) -> list[tuple[str, Any]]:
+    config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
+    return [
+        ("grpc.service_config", json.dumps(config)),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.enable_retries", 0),  # ours: jittered, and only on the two codes
+    ]
+
+
+def _credentials(tls: bool | bytes) -> grpc.ChannelCredentials | None:
+    if tls is False:
+        return None
+    return grpc.ssl_channel_credentials(root_certificates=None if tls is True else tls)
+
+
+def _batch_request(
+    env_id: str, task: TaskRef | Sequence[TaskRef], responses: Sequence[str]
+) -> rpb.ScoreBatchRequest:
+    if isinstance(responses, str):
+        raise ConfigError("responses must be a list of strings, not one string")
+    if isinstance(task, str):
+        raise ConfigError(f"task {task!r:.40}: wrap it as TaskId(...) or MathGold(...)")
+    request = rpb.ScoreBatchRequest(env_id=env_id, responses=list(responses))
+    if isinstance(task, TaskId | MathGold) or not isinstance(task, Sequence):
+        request.task.CopyFrom(task_to_proto(task))
+    else:
+        request.tasks.extend(task_to_proto(t) for t in task)
+    return request
+
+
+def _env_infos(response: rpb.ListEnvsResponse) -> list[EnvInfo]:
+    return [EnvInfo(e.env_id, e.description, e.scorable, e.multi_turn) for e in response.envs]
+
+
+def _error(exc: grpc.RpcError) -> RemoteError:
+    code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    return RemoteError(code, details or "")
+
+
+class _Base:
+    def __init__(
+        self,
+        target: str | Sequence[str],
+        *,
+        token: str | None,
+        tls: bool | bytes,
+        timeout_s: float | None,
+        retry: RetryPolicy,
+        max_message_bytes: int,
+    ) -> None:
+        self.target = channel_target(target)
+        self.timeout_s, self.retry = timeout_s, retry
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self._creds = _credentials(tls)
+        self._options = _options(max_message_bytes)
+
+    def _deadline(self, timeout_s: float | None) -> float | None:
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        return None if timeout is None else time.monotonic() + timeout
+
+    def _retry_after(self, exc: grpc.RpcError, attempt: int, deadline: float | None) -> float:
+        """Seconds to wait before retrying, or raise the call's :class:`RemoteError`."""
+        error = _error(exc)
+        if error.code not in RETRYABLE or attempt >= self.retry.max_attempts:
+            raise error from None
+        pause = self.retry.backoff(attempt)
+        if deadline is not None and time.monotonic() + pause >= deadline:
+            raise error from None
+        return pause
+
+    @staticmethod
+    def _left(deadline: float | None) -> float | None:
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+class RewardClient(_Base):
+    """Blocking client; thread-safe (one channel, many calls).
+
+    Args:
+        target: ``host:port``, a list of them (round robin), or any gRPC target
+            (``dns:///name:port``).
+        token: bearer token, when the server requires one.
+        tls: ``False`` (plaintext), ``True`` (TLS, system roots) or PEM root certificates.
+        timeout_s: default deadline of a call, retries included (``None``: none).
+        retry: retry policy for ``UNAVAILABLE``/``RESOURCE_EXHAUSTED``.
+        max_message_bytes: largest message sent or received.
+    """
+
+    def __init__(
+        self,
+        target: str | Sequence[str],
+        *,
+        token: str | None = None,
+        tls: bool | bytes = False,
+        timeout_s: float | None = 120.0,
+        retry: RetryPolicy | None = None,
+        max_message_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        super().__init__(
+            target,
+            token=token,
+            tls=tls,
+            timeout_s=timeout_s,
+            retry=retry or RetryPolicy(),
+            max_message_bytes=max_message_bytes,
+        )
+        if self._creds is None:
+            self.channel = grpc.insecure_channel(self.target, options=self._options)
+        else:
+            self.channel = grpc.secure_channel(self.target, self._creds, options=self._options)
+        self._rewards = rgrpc.RewardServiceStub(self.channel)
+        self._envs = egrpc.EnvServiceStub(self.channel)
+
+    def _call(self, method: Callable[..., T], request: Any, timeout_s: float | None) -> T:
+        deadline = self._deadline(timeout_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return method(request, timeout=self._left(deadline), metadata=self._metadata)
+            except grpc.RpcError as exc:
+                time.sleep(self._retry_after(exc, attempt, deadline))
+
+    def score(
+        self, env_id: str, task: TaskRef, response: str, *, timeout_s: float | None = None
+    ) -> RewardResult:
+        """Score one response."""
+        return self.score_batch(env_id, task, [response], timeout_s=timeout_s)[0]
+
+    def score_batch(
+        self,
+        env_id: str,
+        task: TaskRef | Sequence[TaskRef],
+        responses: Sequence[str],
+        *,
+        timeout_s: float | None = None,
+    ) -> list[RewardResult]:
+        """Score responses in parallel on the server: one task for all, or one each."""
+        request = _batch_request(env_id, task, responses)
+        reply = self._call(self._rewards.ScoreBatch, request, timeout_s)
+        return [score_from_proto(s) for s in reply.scores]
+
+    def score_stream(
+        self, items: Iterable[tuple[str, str, TaskRef, str]], *, timeout_s: float | None = None
+    ) -> Iterator[tuple[str, RewardResult]]:
+        """``(request_id, env_id, task, response)`` in, ``(request_id, result)`` out as done.
+
+        Not retried (a stream is not idempotent as a whole); errors raise :class:`RemoteError`.
+        """
+        requests = (
+            rpb.ScoreStreamRequest(request_id=rid, env_id=env, task=task_to_proto(task), response=r)
+            for rid, env, task, r in items
+        )
+        try:
+            for reply in self._rewards.ScoreStream(
+                requests, timeout=self._left(self._deadline(timeout_s)), metadata=self._metadata
+            ):
+                yield reply.request_id, score_from_proto(reply.score)
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+
+    def list_envs(self) -> list[EnvInfo]:
+        """The envs the server serves."""
+        return _env_infos(self._call(self._rewards.ListEnvs, rpb.ListEnvsRequest(), None))
+
+    def describe_env(self, env_id: str) -> EnvInfo:
+        """One env, with the number of tasks in its dataset."""
+        reply = self._call(self._rewards.DescribeEnv, rpb.DescribeEnvRequest(env_id=env_id), None)
+        e = reply.env
+        return EnvInfo(e.env_id, e.description, e.scorable, e.multi_turn, reply.num_tasks)
+
+    def env_reset(self, request: epb.ResetRequest) -> epb.ResetResponse:
+        """EnvService.Reset (used by the remote env)."""
+        reply: epb.ResetResponse = self._call(self._envs.Reset, request, None)
+        return reply
+
+    def env_step(self, session_id: str, action: str) -> StepResult:
+        """EnvService.Step (used by the remote env); not retried: a step is not idempotent."""
+        try:
+            reply = self._envs.Step(
+                epb.StepRequest(session_id=session_id, action=action),
+                timeout=self.timeout_s,
+                metadata=self._metadata,
+            )
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return StepResult(reply.observation, reply.reward, reply.terminated, reply.truncated,
+                          json.loads(reply.info_json or "{}"))  # fmt: skip
+
+    def env_close(self, session_id: str) -> None:
+        """EnvService.Close."""
+        self._call(self._envs.Close, epb.CloseRequest(session_id=session_id), None)
+
+    def close(self) -> None:
+        """Close the channel."""
+        self.channel.close()
+
+    def __enter__(self) -> RewardClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncRewardClient(_Base):
+    """asyncio client (``grpc.aio``); same arguments as :class:`RewardClient`."""
+
+    def __init__(
+        self,
+        target: str | Sequence[str],
+        *,
+        token: str | None = None,
+        tls: bool | bytes = False,
+        timeout_s: float | None = 120.0,
+        retry: RetryPolicy | None = None,
+        max_message_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        super().__init__(
+            target,
+            token=token,
+            tls=tls,
+            timeout_s=timeout_s,
+            retry=retry or RetryPolicy(),
+            max_message_bytes=max_message_bytes,
+        )
+        if self._creds is None:
+            self.channel = grpc.aio.insecure_channel(self.target, options=self._options)
+        else:
+            self.channel = grpc.aio.secure_channel(self.target, self._creds, options=self._options)
+        self._rewards = rgrpc.RewardServiceStub(self.channel)
+
+    async def _call(self, method: Callable[..., Any], request: Any, timeout_s: float | None) -> Any:
+        deadline = self._deadline(timeout_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await method(request, timeout=self._left(deadline), metadata=self._metadata)
+            except grpc.RpcError as exc:
+                await asyncio.sleep(self._retry_after(exc, attempt, deadline))
+
+    async def score(
+        self, env_id: str, task: TaskRef, response: str, *, timeout_s: float | None = None
+    ) -> RewardResult:
+        """Score one response."""
+        return (await self.score_batch(env_id, task, [response], timeout_s=timeout_s))[0]
+
+    async def score_batch(
+        self,
+        env_id: str,
+        task: TaskRef | Sequence[TaskRef],
+        responses: Sequence[str],
+        *,
+        timeout_s: float | None = None,
+    ) -> list[RewardResult]:
+        """Score responses in parallel on the server: one task for all, or one each."""
+        request = _batch_request(env_id, task, responses)
+        reply = await self._call(self._rewards.ScoreBatch, request, timeout_s)
+        return [score_from_proto(s) for s in reply.scores]
+
+    async def score_stream(
+        self, items: Iterable[tuple[str, str, TaskRef, str]], *, timeout_s: float | None = None
+    ) -> AsyncIterator[tuple[str, RewardResult]]:
+        """Streaming scores as they finish; see :meth:`RewardClient.score_stream`."""
+        requests = [
+            rpb.ScoreStreamRequest(request_id=rid, env_id=env, task=task_to_proto(task), response=r)
+            for rid, env, task, r in items
+        ]
+        call = self._rewards.ScoreStream(
+            iter(requests), timeout=self._left(self._deadline(timeout_s)), metadata=self._metadata
+        )
+        try:
+            async for reply in call:
+                yield reply.request_id, score_from_proto(reply.score)
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+
+    async def list_envs(self) -> list[EnvInfo]:
+        """The envs the server serves."""
+        return _env_infos(await self._call(self._rewards.ListEnvs, rpb.ListEnvsRequest(), None))
+
+    async def close(self) -> None:
+        """Close the channel."""
+        await self.channel.close()
+
+    async def __aenter__(self) -> AsyncRewardClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
