@@ -249,7 +249,7 @@ def test_envs_lists_math() -> None:
 
 
 def test_demo_runs_and_prints_every_row_and_summary() -> None:
-    proc = run("demo", "--workers", "2")
+    proc = run("demo", "--local", "--workers", "2")
     assert proc.returncode == 0, proc.stderr
     n = len(rlvr_gym_demo_lines())
     assert n >= 30

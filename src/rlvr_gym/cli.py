@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--deadline", type=_positive_float, metavar="S", help="seconds/response")
     score.add_argument(
+        "--remote",
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="grade on reward servers (rlvr-gym serve) instead of locally; several "
+        "addresses, or dns:///name:port, are balanced round robin",
+    )
+    score.add_argument("--token", help="bearer token for --remote (default: $RLVR_GYM_TOKEN)")
+    score.add_argument(
         "--batch-size", type=_positive_int, default=512, help="lines per batch (default: 512)"
     )
 
@@ -129,12 +136,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--address", metavar="HOST:PORT", help="default 0.0.0.0:50051")
     serve.add_argument("--config", metavar="FILE.toml", help="server settings file")
+    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
     serve.add_argument(
         "--metrics-address", metavar="HOST:PORT", help="Prometheus /metrics ('' turns it off)"
     )
 
-    demo = sub.add_parser("demo", help="score the built-in math demo set and print a table")
-    demo.add_argument("--workers", type=_positive_int, help="grading processes")
+    demo = sub.add_parser(
+        "demo",
+        help="start the gRPC service, score sample math and code responses, print a table",
+        description="Start `rlvr-gym serve` on its defaults (a free loopback port), score "
+        "the built-in math samples and right/wrong programs for the built-in code tasks "
+        "over gRPC, print a table, and stop the server. --local scores the math samples "
+        "in-process instead.",
+    )
+    demo.add_argument("--remote", metavar="HOST:PORT", help="use this running server instead")
+    demo.add_argument(
+        "--local", action="store_true", help="in-process math only: no server, no Docker"
+    )
+    demo.add_argument("--workers", type=_positive_int, help="grading processes (--local)")
 
     sandbox = sub.add_parser("sandbox", help="manage the code-execution sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
@@ -205,6 +224,15 @@ def _resolve(env_id: str) -> ScorerFactory:
         raise _UsageError(str(exc)) from None
 
 
+def _remote_factory(args: argparse.Namespace) -> ScorerFactory:
+    from rlvr_gym.server.remote_scorer import RemoteScorer
+
+    text = args.remote
+    target: str | list[str] = text if "," not in text else [a.strip() for a in text.split(",")]
+    token = args.token or os.environ.get("RLVR_GYM_TOKEN") or None
+    return lambda options: RemoteScorer(args.env, target, token)
+
+
 def _open_input(path: str) -> IO[bytes]:
     if path == "-":
         return sys.stdin.buffer
@@ -227,7 +255,7 @@ def _open_output(path: str | None, input_path: str) -> IO[bytes]:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    factory = _resolve(args.env)  # before touching files: fail fast on a typo
+    factory = _remote_factory(args) if args.remote else _resolve(args.env)
     try:
         summary = _score_files(args, factory)
     except BrokenPipeError:
@@ -328,7 +356,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from rlvr_gym.server.config import load_config
     from rlvr_gym.server.logs import setup_logging
 
-    config = load_config(args.config, address=args.address, metrics_address=args.metrics_address)
+    config = load_config(
+        args.config,
+        address=args.address,
+        metrics_address=args.metrics_address,
+        log_level=args.log_level,
+    )
     setup_logging(config.log_format, config.log_level)
     try:
         asyncio.run(serve(config))
@@ -391,6 +424,14 @@ def _clip(text: Any, width: int) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if not args.local:
+        from rlvr_gym.server.demo import run_demo
+
+        return run_demo(args.remote)
+    return _cmd_local_demo(args)
+
+
+def _cmd_local_demo(args: argparse.Namespace) -> int:
     from rlvr_gym.scoring import Fields, ScorerOptions, Summary, score_lines
 
     raw = resources.files("rlvr_gym").joinpath(DEMO_RESOURCE).read_bytes()

@@ -11,6 +11,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import rlvr_gym.envs
+import rlvr_gym.errors
 from rlvr_gym.envs import ENV_DESCRIPTIONS, register_envs
 
 # Discovered from the registry, so an env registered later is covered without edits.
@@ -29,7 +30,17 @@ ENV_KWARGS: dict[str, dict[str, Any]] = {
 def test_math_env_is_registered_with_a_string_entry_point() -> None:
     assert "rlvr_gym/Math-v0" in ENV_IDS
     spec = gym.spec("rlvr_gym/Math-v0")
-    assert spec.entry_point == "rlvr_gym.envs.math_env:MathEnv"
+    assert spec.entry_point == "rlvr_gym.envs._entry:make"
+    env = gym.make("rlvr_gym/Math-v0")
+    try:
+        assert type(env.unwrapped).__name__ == "MathEnv"
+    finally:
+        env.close()
+
+
+def test_remote_only_arguments_need_remote() -> None:
+    with pytest.raises(rlvr_gym.errors.ConfigError, match="token= only applies with remote="):
+        gym.make("rlvr_gym/Math-v0", token="x")
 
 
 def test_register_envs_is_idempotent() -> None:

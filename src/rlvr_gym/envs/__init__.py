@@ -77,6 +77,9 @@ _ENTRY_POINTS: dict[str, str] = {
     "rlvr_gym/Code-v0": "rlvr_gym.envs.code_env:CodeEnv",
     "rlvr_gym/CodeRepair-v0": "rlvr_gym.envs.code_repair_env:CodeRepairEnv",
 }
+ENTRY_POINT = "rlvr_gym.envs._entry:make"
+"""Every id's entry point: the class in ``_ENTRY_POINTS``, or a remote env (``remote=``)."""
+
 _KWARGS: dict[str, dict[str, Any]] = {
     "rlvr_gym/HumanEval-v0": {"dataset": "humaneval"},
     "rlvr_gym/MBPP-v0": {"dataset": "mbpp"},
@@ -103,11 +106,9 @@ def register_envs() -> None:
 
     Also the ``gymnasium.envs`` entry point declared in ``pyproject.toml``.
     """
-    for env_id, entry_point in _ENTRY_POINTS.items():
+    for env_id in _ENTRY_POINTS:
         if env_id not in gymnasium.registry:
-            gymnasium.register(
-                id=env_id, entry_point=entry_point, kwargs=dict(_KWARGS.get(env_id, {}))
-            )
+            gymnasium.register(id=env_id, entry_point=ENTRY_POINT, kwargs={"_env_id": env_id})
 
 
 def __getattr__(name: str) -> Any:

@@ -15,13 +15,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 import grpc
+from gymnasium.error import InvalidAction
 
 from rlvr_gym.errors import ConfigError, RlvrGymError
 from rlvr_gym.server.admission import OverloadedError
 from rlvr_gym.server.graders import NotFoundError
 from rlvr_gym.server.metrics import ServerMetrics
 
-__all__ = ["log", "status_of", "unary"]
+__all__ = ["ERROR_KEY", "log", "status_of", "unary"]
+
+ERROR_KEY = "rlvr-error"
+"""Trailing metadata key naming the library exception behind a failed call."""
 
 log = logging.getLogger("rlvr_gym.server")
 
@@ -31,7 +35,7 @@ Resp = TypeVar("Resp")
 
 def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     """The gRPC status for an exception raised while serving a call."""
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, ConfigError | InvalidAction):
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, NotFoundError):
         return grpc.StatusCode.NOT_FOUND, str(exc)
@@ -73,6 +77,8 @@ def unary(method: str) -> Callable[[Handler[S, Req, Resp]], Handler[S, Req, Resp
                 code, message = status_of(exc)
                 if code is grpc.StatusCode.INTERNAL:
                     log.exception("internal error in %s", method, extra={"method": method})
+                else:  # lets a remote env raise the class a local one raises
+                    context.set_trailing_metadata(((ERROR_KEY, type(exc).__name__),))
                 await context.abort(code, message)
                 raise  # unreachable: abort raises
             finally:

@@ -10,10 +10,12 @@ then closes sessions, worker processes and sandbox containers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -38,7 +40,7 @@ from rlvr_gym.server.metrics import ServerMetrics
 from rlvr_gym.server.reward_servicer import RewardServicer
 from rlvr_gym.server.sandbox_servicer import SandboxServicer
 
-__all__ = ["SERVICE_NAMES", "RewardServer", "create_server", "serve"]
+__all__ = ["SERVICE_NAMES", "RewardServer", "create_server", "serve", "serve_in_thread"]
 
 SERVICE_NAMES = (
     reward_service_pb2.DESCRIPTOR.services_by_name["RewardService"].full_name,
@@ -217,3 +219,25 @@ async def serve(config: ServerConfig) -> None:
     print("rlvr-gym: shutting down", file=sys.stderr, flush=True)
     await server.stop()
     stopper.cancel()
+
+
+@contextlib.contextmanager
+def serve_in_thread(config: ServerConfig | None = None) -> Iterator[RewardServer]:
+    """A server on its own event loop in a daemon thread, stopped when the block ends.
+
+    For synchronous code (notebooks, tests, a trainer process) that wants a local
+    service: ``with serve_in_thread(ServerConfig(address="127.0.0.1:0")) as s: s.port``.
+    """
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="rlvr-gym-server", daemon=True)
+    thread.start()
+    try:
+        server, _port = asyncio.run_coroutine_threadsafe(create_server(config), loop).result()
+        try:
+            yield server
+        finally:
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()

@@ -40,7 +40,9 @@ __all__ = [
     "AsyncRewardClient",
     "EnvInfo",
     "MathGold",
+    "OpenedSession",
     "RemoteError",
+    "ResetResult",
     "RetryPolicy",
     "RewardClient",
     "StepResult",
@@ -55,9 +57,9 @@ T = TypeVar("T")
 class RemoteError(RlvrGymError):
     """A call failed for good; ``code`` is the gRPC status, the message the server's."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, error_type: str = "") -> None:
         super().__init__(f"{code.name}: {message}")
-        self.code = code
+        self.code, self.details, self.error_type = code, message, error_type
 
 
 @dataclass(frozen=True)
@@ -87,14 +89,33 @@ class EnvInfo:
 
 
 @dataclass(frozen=True)
+class OpenedSession:
+    """A remote env session: its id and the spaces' bounds."""
+
+    session_id: str
+    max_observation_chars: int
+    max_action_chars: int
+
+
+@dataclass(frozen=True)
+class ResetResult:
+    """One remote ``reset``: observation, info decoded, and ``render()`` text if any."""
+
+    observation: str
+    info: dict[str, Any]
+    render: str
+
+
+@dataclass(frozen=True)
 class StepResult:
-    """One remote ``step``: Gymnasium's 5-tuple, info decoded."""
+    """One remote ``step``: Gymnasium's 5-tuple, info decoded, ``render()`` text if any."""
 
     observation: str
     reward: float
     terminated: bool
     truncated: bool
     info: dict[str, Any]
+    render: str
 
 
 def _is_ip(host: str) -> bool:
@@ -174,7 +195,10 @@ def _env_infos(response: rpb.ListEnvsResponse) -> list[EnvInfo]:
 def _error(exc: grpc.RpcError) -> RemoteError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = exc.details() if hasattr(exc, "details") else str(exc)
-    return RemoteError(code, details or "")
+    trailers = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    pairs: Iterable[Any] = trailers or ()
+    kind = next((str(item[1]) for item in pairs if item[0] == "rlvr-error"), "")
+    return RemoteError(code, details or "", kind)
 
 
 class _Base:
@@ -309,23 +333,41 @@ class RewardClient(_Base):
         e = reply.env
         return EnvInfo(e.env_id, e.description, e.scorable, e.multi_turn, reply.num_tasks)
 
-    def env_reset(self, request: epb.ResetRequest) -> epb.ResetResponse:
-        """EnvService.Reset (used by the remote env)."""
-        reply: epb.ResetResponse = self._call(self._envs.Reset, request, None)
-        return reply
+    def env_open(self, env_id: str, kwargs: dict[str, Any]) -> OpenedSession:
+        """EnvService.Open: a session of ``env_id`` built with ``kwargs`` (plain values)."""
+        request = epb.OpenRequest(env_id=env_id, env_kwargs_json=json.dumps(kwargs))
+        reply = self._once(self._envs.Open, request)
+        return OpenedSession(reply.session_id, reply.max_observation_chars, reply.max_action_chars)
+
+    def env_reset(
+        self,
+        session_id: str,
+        *,
+        seed: int | None = None,
+        task_id: str | None = None,
+        index: int | None = None,
+    ) -> ResetResult:
+        """EnvService.Reset of an open session (not retried: it draws from the env's RNG)."""
+        request = epb.ResetRequest(session_id=session_id, task_id=task_id or "")
+        if seed is not None:
+            request.seed = seed
+        if index is not None:
+            request.index = index
+        reply = self._once(self._envs.Reset, request)
+        return ResetResult(reply.observation, json.loads(reply.info_json or "{}"), reply.render)
 
     def env_step(self, session_id: str, action: str) -> StepResult:
-        """EnvService.Step (used by the remote env); not retried: a step is not idempotent."""
+        """EnvService.Step; not retried: a step is not idempotent."""
+        reply = self._once(self._envs.Step, epb.StepRequest(session_id=session_id, action=action))
+        info = json.loads(reply.info_json or "{}")
+        return StepResult(reply.observation, reply.reward, reply.terminated, reply.truncated,
+                          info, reply.render)  # fmt: skip
+
+    def _once(self, method: Callable[..., T], request: Any) -> T:
         try:
-            reply = self._envs.Step(
-                epb.StepRequest(session_id=session_id, action=action),
-                timeout=self.timeout_s,
-                metadata=self._metadata,
-            )
+            return method(request, timeout=self.timeout_s, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise _error(exc) from None
-        return StepResult(reply.observation, reply.reward, reply.terminated, reply.truncated,
-                          json.loads(reply.info_json or "{}"))  # fmt: skip
 
     def env_close(self, session_id: str) -> None:
         """EnvService.Close."""

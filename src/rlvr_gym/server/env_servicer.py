@@ -11,10 +11,13 @@ start pools.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import enum
 import json
 import math
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,13 +40,26 @@ Context = grpc.aio.ServicerContext[Any, Any]
 REMOTE_KWARGS = frozenset({
     "format_reward_weight", "max_prompt_chars", "max_response_chars", "reveal_answer",
     "prompt_template", "language", "reveal_tests", "max_turns", "shaping", "turn_penalty",
+    "render_mode",
 })  # fmt: skip
 """Constructor arguments a client may set for its session (plain values only)."""
 
 
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value)
+
+
 def to_json(value: Any) -> str:
-    """JSON text of an info dict; values JSON cannot carry become their ``str``."""
-    return json.dumps(value, default=str, allow_nan=True)
+    """JSON text of an info dict: dataclasses as objects, enums as values, else ``str``."""
+    return json.dumps(value, default=_plain, allow_nan=True)
 
 
 @dataclass
@@ -75,6 +91,17 @@ class EnvServicer(egrpc.EnvServiceServicer):
         for session in sessions:
             await asyncio.to_thread(session.env.close)
 
+    @unary("Open")
+    async def Open(self, request: epb.OpenRequest, context: Context) -> epb.OpenResponse:
+        """Open a session; its spaces let a remote env pass Gymnasium's checks before reset."""
+        session = await self._open(request.env_id, request.env_kwargs_json)
+        env = session.env
+        return epb.OpenResponse(
+            session_id=session.session_id,
+            max_observation_chars=env.observation_space.max_length,
+            max_action_chars=env.action_space.max_length,
+        )
+
     @unary("Reset")
     async def Reset(self, request: epb.ResetRequest, context: Context) -> epb.ResetResponse:
         """Open (or reuse) a session and start an episode."""
@@ -85,7 +112,7 @@ class EnvServicer(egrpc.EnvServiceServicer):
                     f"env_id: session {request.session_id} is a {session.env_id} session"
                 )
         else:
-            session = await self._open(request)
+            session = await self._open(request.env_id, request.env_kwargs_json)
         options: dict[str, Any] = {}
         if request.task_id:
             options["task_id"] = request.task_id
@@ -95,7 +122,7 @@ class EnvServicer(egrpc.EnvServiceServicer):
         async with session.lock:
             obs, info = await self._call(session, session.env.reset, seed=seed, options=options)
         return epb.ResetResponse(session_id=session.session_id, observation=obs,
-                                 info_json=to_json(info))  # fmt: skip
+                                 info_json=to_json(info), render=_render(session))  # fmt: skip
 
     @unary("Step")
     async def Step(self, request: epb.StepRequest, context: Context) -> epb.StepResponse:
@@ -106,7 +133,8 @@ class EnvServicer(egrpc.EnvServiceServicer):
                 session, session.env.step, request.action
             )
         return epb.StepResponse(observation=obs, reward=float(reward), terminated=terminated,
-                                truncated=truncated, info_json=to_json(info))  # fmt: skip
+                                truncated=truncated, info_json=to_json(info),
+                                render=_render(session))  # fmt: skip
 
     @unary("Close")
     async def Close(self, request: epb.CloseRequest, context: Context) -> epb.CloseResponse:
@@ -145,16 +173,16 @@ class EnvServicer(egrpc.EnvServiceServicer):
             )
         return session
 
-    async def _open(self, request: epb.ResetRequest) -> _Session:
-        self.graders.check_env(request.env_id)
-        kwargs = _kwargs(request.env_kwargs_json)
+    async def _open(self, env_id: str, kwargs_json: str) -> _Session:
+        self.graders.check_env(env_id)
+        kwargs = _kwargs(kwargs_json)
         if len(self.sessions) >= self.config.max_sessions:
             raise OverloadedError(
                 f"{len(self.sessions)} env sessions are open (max_sessions "
                 f"{self.config.max_sessions}); Close finished sessions"
             )
-        env = await asyncio.to_thread(self._make, request.env_id, kwargs)
-        session = _Session(uuid.uuid4().hex, env, request.env_id)
+        env = await asyncio.to_thread(self._make, env_id, kwargs)
+        session = _Session(uuid.uuid4().hex, env, env_id)
         self.sessions[session.session_id] = session
         return session
 
@@ -184,6 +212,12 @@ class EnvServicer(egrpc.EnvServiceServicer):
                 ):
                     del self.sessions[key]
                     await asyncio.to_thread(session.env.close)
+
+
+def _render(session: _Session) -> str:
+    if getattr(session.env, "render_mode", None) != "ansi":
+        return ""
+    return str(session.env.render() or "")
 
 
 def _kwargs(text: str) -> dict[str, Any]:

@@ -24,25 +24,29 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rlvr_gym/proto/v1/env_service.proto\x12\x11rlvr_gym.proto.v1\"\x96\x01\n\x0cResetRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x11\n\x04seed\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\x12\n\x05index\x18\x05 \x01(\x03H\x01\x88\x01\x01\x12\x17\n\x0f\x65nv_kwargs_json\x18\x06 \x01(\tB\x07\n\x05_seedB\x08\n\x06_index\"K\n\rResetResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bobservation\x18\x02 \x01(\t\x12\x11\n\tinfo_json\x18\x03 \x01(\t\"1\n\x0bStepRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"m\n\x0cStepResponse\x12\x13\n\x0bobservation\x18\x01 \x01(\t\x12\x0e\n\x06reward\x18\x02 \x01(\x01\x12\x12\n\nterminated\x18\x03 \x01(\x08\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x11\n\tinfo_json\x18\x05 \x01(\t\"\"\n\x0c\x43loseRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x0f\n\rCloseResponse2\xed\x01\n\nEnvService\x12J\n\x05Reset\x12\x1f.rlvr_gym.proto.v1.ResetRequest\x1a .rlvr_gym.proto.v1.ResetResponse\x12G\n\x04Step\x12\x1e.rlvr_gym.proto.v1.StepRequest\x1a\x1f.rlvr_gym.proto.v1.StepResponse\x12J\n\x05\x43lose\x12\x1f.rlvr_gym.proto.v1.CloseRequest\x1a .rlvr_gym.proto.v1.CloseResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rlvr_gym/proto/v1/env_service.proto\x12\x11rlvr_gym.proto.v1\"6\n\x0bOpenRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65nv_kwargs_json\x18\x02 \x01(\t\"[\n\x0cOpenResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x1d\n\x15max_observation_chars\x18\x02 \x01(\x03\x12\x18\n\x10max_action_chars\x18\x03 \x01(\x03\"\x96\x01\n\x0cResetRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x11\n\x04seed\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\x12\n\x05index\x18\x05 \x01(\x03H\x01\x88\x01\x01\x12\x17\n\x0f\x65nv_kwargs_json\x18\x06 \x01(\tB\x07\n\x05_seedB\x08\n\x06_index\"[\n\rResetResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bobservation\x18\x02 \x01(\t\x12\x11\n\tinfo_json\x18\x03 \x01(\t\x12\x0e\n\x06render\x18\x04 \x01(\t\"1\n\x0bStepRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"}\n\x0cStepResponse\x12\x13\n\x0bobservation\x18\x01 \x01(\t\x12\x0e\n\x06reward\x18\x02 \x01(\x01\x12\x12\n\nterminated\x18\x03 \x01(\x08\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x11\n\tinfo_json\x18\x05 \x01(\t\x12\x0e\n\x06render\x18\x06 \x01(\t\"\"\n\x0c\x43loseRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x0f\n\rCloseResponse2\xb6\x02\n\nEnvService\x12G\n\x04Open\x12\x1e.rlvr_gym.proto.v1.OpenRequest\x1a\x1f.rlvr_gym.proto.v1.OpenResponse\x12J\n\x05Reset\x12\x1f.rlvr_gym.proto.v1.ResetRequest\x1a .rlvr_gym.proto.v1.ResetResponse\x12G\n\x04Step\x12\x1e.rlvr_gym.proto.v1.StepRequest\x1a\x1f.rlvr_gym.proto.v1.StepResponse\x12J\n\x05\x43lose\x12\x1f.rlvr_gym.proto.v1.CloseRequest\x1a .rlvr_gym.proto.v1.CloseResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rlvr_gym.proto.v1.env_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESETREQUEST']._serialized_start=59
-  _globals['_RESETREQUEST']._serialized_end=209
-  _globals['_RESETRESPONSE']._serialized_start=211
-  _globals['_RESETRESPONSE']._serialized_end=286
-  _globals['_STEPREQUEST']._serialized_start=288
-  _globals['_STEPREQUEST']._serialized_end=337
-  _globals['_STEPRESPONSE']._serialized_start=339
-  _globals['_STEPRESPONSE']._serialized_end=448
-  _globals['_CLOSEREQUEST']._serialized_start=450
-  _globals['_CLOSEREQUEST']._serialized_end=484
-  _globals['_CLOSERESPONSE']._serialized_start=486
-  _globals['_CLOSERESPONSE']._serialized_end=501
-  _globals['_ENVSERVICE']._serialized_start=504
-  _globals['_ENVSERVICE']._serialized_end=741
+  _globals['_OPENREQUEST']._serialized_start=58
+  _globals['_OPENREQUEST']._serialized_end=112
+  _globals['_OPENRESPONSE']._serialized_start=114
+  _globals['_OPENRESPONSE']._serialized_end=205
+  _globals['_RESETREQUEST']._serialized_start=208
+  _globals['_RESETREQUEST']._serialized_end=358
+  _globals['_RESETRESPONSE']._serialized_start=360
+  _globals['_RESETRESPONSE']._serialized_end=451
+  _globals['_STEPREQUEST']._serialized_start=453
+  _globals['_STEPREQUEST']._serialized_end=502
+  _globals['_STEPRESPONSE']._serialized_start=504
+  _globals['_STEPRESPONSE']._serialized_end=629
+  _globals['_CLOSEREQUEST']._serialized_start=631
+  _globals['_CLOSEREQUEST']._serialized_end=665
+  _globals['_CLOSERESPONSE']._serialized_start=667
+  _globals['_CLOSERESPONSE']._serialized_end=682
+  _globals['_ENVSERVICE']._serialized_start=685
+  _globals['_ENVSERVICE']._serialized_end=995
 # @@protoc_insertion_point(module_scope)

@@ -35,6 +35,11 @@ class EnvServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.Open = channel.unary_unary(
+                '/rlvr_gym.proto.v1.EnvService/Open',
+                request_serializer=rlvr__gym_dot_proto_dot_v1_dot_env__service__pb2.OpenRequest.SerializeToString,
+                response_deserializer=rlvr__gym_dot_proto_dot_v1_dot_env__service__pb2.OpenResponse.FromString,
+                _registered_method=True)
         self.Reset = channel.unary_unary(
                 '/rlvr_gym.proto.v1.EnvService/Reset',
                 request_serializer=rlvr__gym_dot_proto_dot_v1_dot_env__service__pb2.ResetRequest.SerializeToString,
@@ -55,6 +60,13 @@ class EnvServiceStub:
 class EnvServiceServicer:
     """Gymnasium's reset/step/close over the network; one session per episode stream.
     """
+
+    def Open(self, request, context):
+        """Open a session without starting an episode; says the spaces (for Gymnasium's checks).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def Reset(self, request, context):
         """Open a session (or reuse one) and start an episode.
@@ -80,6 +92,11 @@ class EnvServiceServicer:
 
 def add_EnvServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'Open': grpc.unary_unary_rpc_method_handler(
+                    servicer.Open,
+                    request_deserializer=rlvr__gym_dot_proto_dot_v1_dot_env__service__pb2.OpenRequest.FromString,
+                    response_serializer=rlvr__gym_dot_proto_dot_v1_dot_env__service__pb2.OpenResponse.SerializeToString,
+            ),
             'Reset': grpc.unary_unary_rpc_method_handler(
                     servicer.Reset,
                     request_deserializer=rlvr__gym_dot_proto_dot_v1_dot_env__service__pb2.ResetRequest.FromString,
@@ -106,6 +123,33 @@ def add_EnvServiceServicer_to_server(servicer, server):
 class EnvService:
     """Gymnasium's reset/step/close over the network; one session per episode stream.
     """
+
+    @staticmethod
+    def Open(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rlvr_gym.proto.v1.EnvService/Open',
+            rlvr__gym_dot_proto_dot_v1_dot_env__service__pb2.OpenRequest.SerializeToString,
+            rlvr__gym_dot_proto_dot_v1_dot_env__service__pb2.OpenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def Reset(request,
