@@ -155,6 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workers", type=_positive_int, help="grading processes (--local)")
 
+    deploy = sub.add_parser("deploy", help="build the service image (see deploy/README.md)")
+    deploy_sub = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
+    image = deploy_sub.add_parser(
+        "build-image",
+        help="build rlvr-gym-service:latest without a registry and print its tag",
+        description="Build the service image from the sandbox's Debian rootfs with this "
+        "source tree installed (wheels made on the host, no network in the build); an image "
+        "whose content hash is unchanged is reused. Prints the tag, progress on stderr.",
+    )
+    image.add_argument("--force", action="store_true", help="rebuild even if cached")
+
     sandbox = sub.add_parser("sandbox", help="manage the code-execution sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
     build = sandbox_sub.add_parser(
@@ -198,6 +209,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_envs()
         if args.command == "serve":
             return _cmd_serve(args)
+        if args.command == "deploy":
+            from rlvr_gym.server.image import build_service_image
+
+            print(build_service_image(force=args.force), flush=True)
+            return EXIT_OK
         if args.command == "sandbox" and args.sandbox_command == "run":
             return _cmd_sandbox_run(args)
         if args.command == "sandbox":

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -25,6 +24,7 @@ from typing import Any, TypeVar
 import pytest
 
 from rlvr_gym.cli import main
+from rlvr_gym.sandbox._containers import owner_host
 from rlvr_gym.sandbox.api import Sandbox
 from rlvr_gym.sandbox.docker_backend import (
     LABEL,
@@ -365,7 +365,7 @@ def test_reap_stale_removes_containers_of_dead_owners(image: str) -> None:
         "--label", f"{LABEL}=1", "--label", f"{POOL_LABEL}=stale-test",
         "--label", f"{OWNER_LABEL}={dead.pid}",
         "--label", "org.rlvr-gym.owner-start=1",
-        "--label", f"org.rlvr-gym.owner-host={socket.gethostname()}",
+        "--label", f"org.rlvr-gym.owner-host={owner_host()}",
         image, "python3", "-c", "import time; time.sleep(120)",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

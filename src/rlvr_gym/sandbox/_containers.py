@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import subprocess
 import threading
@@ -27,6 +28,7 @@ __all__ = [
     "POOL_LABEL",
     "Registry",
     "docker_available",
+    "owner_host",
     "process_start",
     "reap_stale",
     "remove",
@@ -59,9 +61,23 @@ def process_start(pid: int) -> str | None:
         return None
 
 
+def owner_host() -> str:
+    """Where owner pids mean something: the host name and this process's pid namespace.
+
+    Why the namespace: a service in a container that shares the host's name (host
+    networking) drives the same engine; without it, each side would read the other's
+    owner pids in its own namespace and take live pools for dead.
+    """
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = "pid:?"
+    return f"{socket.gethostname()}/{namespace}"
+
+
 def _owner_alive(pid_text: str, start: str, host: str) -> bool | None:
     """Whether the owner lives: True/False, None when it cannot be told from here."""
-    if host != socket.gethostname():
+    if host != owner_host():
         return None
     try:
         pid = int(pid_text)

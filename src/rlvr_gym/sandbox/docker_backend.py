@@ -34,7 +34,6 @@ import itertools
 import logging
 import os
 import queue
-import socket
 import subprocess
 import threading
 import time
@@ -56,6 +55,7 @@ from rlvr_gym.sandbox._containers import (
     POOL_LABEL,
     Registry,
     docker_available,
+    owner_host,
     process_start,
     reap_stale,
     remove,
@@ -323,7 +323,7 @@ class DockerSandboxPool(Closing):
             "--label", f"{POOL_LABEL}={self.pool_id}",
             "--label", f"{OWNER_LABEL}={os.getpid()}",
             "--label", f"{OWNER_START_LABEL}={process_start(os.getpid()) or ''}",
-            "--label", f"{HOST_LABEL}={socket.gethostname()}",
+            "--label", f"{HOST_LABEL}={owner_host()}",
             "--network", "none", "--read-only",
             "--tmpfs", f"/work:{tmpfs}", "--tmpfs", f"/tmp:{tmpfs}",
             "--shm-size", str(self._shm_bytes),
