@@ -7,6 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
 # shellcheck source=docker.sh
 source "$ROOT/scripts/docker.sh"  # sandbox tests need a real daemon (installed and started here)
+# shellcheck source=node.sh
+source "$ROOT/scripts/node.sh"  # node+npm (npx for buf lint) and the Node.js client test's packages
 # shellcheck source=compose.sh
 source "$ROOT/scripts/compose.sh"  # deploy tests: the docker compose v2 plugin
 cd "$ROOT"

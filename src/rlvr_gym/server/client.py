@@ -157,8 +157,8 @@ def channel_target(target: str | Sequence[str]) -> str:
     return f"{scheme}:{','.join(resolved)}"
 
 
-def _options(max_message_bytes: int) -> list[tuple[str, Any]]:
-    config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
+def _options(max_message_bytes: int, load_balancing: str) -> list[tuple[str, Any]]:
+    config: dict[str, Any] = {"loadBalancingConfig": [{load_balancing: {}}]}
     return [
         ("grpc.service_config", json.dumps(config)),
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -211,12 +211,13 @@ class _Base:
         timeout_s: float | None,
         retry: RetryPolicy,
         max_message_bytes: int,
+        load_balancing: str = "round_robin",
     ) -> None:
         self.target = channel_target(target)
         self.timeout_s, self.retry = timeout_s, retry
         self._metadata = (("authorization", f"Bearer {token}"),) if token else None
         self._creds = _credentials(tls)
-        self._options = _options(max_message_bytes)
+        self._options = _options(max_message_bytes, load_balancing)
 
     def _deadline(self, timeout_s: float | None) -> float | None:
         timeout = self.timeout_s if timeout_s is None else timeout_s
@@ -248,6 +249,8 @@ class RewardClient(_Base):
         timeout_s: default deadline of a call, retries included (``None``: none).
         retry: retry policy for ``UNAVAILABLE``/``RESOURCE_EXHAUSTED``.
         max_message_bytes: largest message sent or received.
+        load_balancing: gRPC policy over the target's addresses: ``round_robin``, or
+            ``pick_first`` to stay on one server (env sessions live on one server).
     """
 
     def __init__(
@@ -259,6 +262,7 @@ class RewardClient(_Base):
         timeout_s: float | None = 120.0,
         retry: RetryPolicy | None = None,
         max_message_bytes: int = 64 * 1024 * 1024,
+        load_balancing: str = "round_robin",
     ) -> None:
         super().__init__(
             target,
@@ -267,6 +271,7 @@ class RewardClient(_Base):
             timeout_s=timeout_s,
             retry=retry or RetryPolicy(),
             max_message_bytes=max_message_bytes,
+            load_balancing=load_balancing,
         )
         if self._creds is None:
             self.channel = grpc.insecure_channel(self.target, options=self._options)

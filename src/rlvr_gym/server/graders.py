@@ -205,10 +205,14 @@ class Graders:
         self.check_env(env_id, scorable=True)
         if env_id == MATH_ENV:
             golds = [self._gold(task, i) for i, task in enumerate(tasks)]
-            math = self._math or await asyncio.to_thread(self.math)  # starts once
+            math = self._math
+            if math is None:  # the pool starts once, off the event loop
+                math = await asyncio.to_thread(self.math)
             return await math.ascore_batch(list(responses), golds)
         resolved = [self._code_task(env_id, task, i) for i, task in enumerate(tasks)]
-        code = self._code or await asyncio.to_thread(self.code)
+        code = self._code
+        if code is None:
+            code = await asyncio.to_thread(self.code)
         return await self._grade_code(code, resolved, responses)
 
     async def _grade_code(

@@ -75,7 +75,11 @@ class RemoteEnv(gym.Env[str, str]):
             raise ConfigError("remote= takes one server address: a session lives on one server")
         self.env_id = env_id
         self.render_mode = env_kwargs.get("render_mode")
-        self.client = RewardClient(remote, token=token, tls=tls, timeout_s=timeout_s)
+        # pick_first: a dns:/// name with several servers behind it must not spread the
+        # calls of one session over them (the session lives on one).
+        self.client = RewardClient(
+            remote, token=token, tls=tls, timeout_s=timeout_s, load_balancing="pick_first"
+        )
         self.session_id: str | None = None
         try:
             opened = self.client.env_open(env_id, env_kwargs)
