@@ -33,7 +33,7 @@ def test_demo_starts_the_service_and_scores_math_and_code_over_grpc() -> None:
     assert envs.count("code") == n_code
     assert f"as expected: {n_math + n_code}/{n_math + n_code}" in proc.stdout
     assert "scored over gRPC" in proc.stdout
-    assert "rlvr-gym: shutting down" in proc.stderr  # the server was stopped gracefully
+    assert "rlvr-gym serve stopped cleanly" in proc.stderr  # SIGTERM: graceful, exit 0
 
 
 def test_score_remote_math_matches_local(address: str) -> None:

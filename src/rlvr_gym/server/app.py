@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import hmac
 import signal
-import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -143,15 +142,18 @@ class RewardServer:
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
         )
-        if self.config.tls_cert is not None and self.config.tls_key is not None:
-            key, cert = (
-                Path(self.config.tls_key).read_bytes(),
-                Path(self.config.tls_cert).read_bytes(),
-            )
-            credentials = grpc.ssl_server_credentials([(key, cert)])
-            self.port = self.server.add_secure_port(self.config.address, credentials)
-        else:
-            self.port = self.server.add_insecure_port(self.config.address)
+        try:
+            if self.config.tls_cert is not None and self.config.tls_key is not None:
+                key, cert = (
+                    Path(self.config.tls_key).read_bytes(),
+                    Path(self.config.tls_cert).read_bytes(),
+                )
+                credentials = grpc.ssl_server_credentials([(key, cert)])
+                self.port = self.server.add_secure_port(self.config.address, credentials)
+            else:
+                self.port = self.server.add_insecure_port(self.config.address)
+        except RuntimeError:  # grpcio >= 1.5x raises where older versions returned 0
+            self.port = 0
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.address} (in use or not an address)")
         self.metrics.watch(
@@ -216,7 +218,7 @@ async def serve(config: ServerConfig) -> None:
     waiter = asyncio.create_task(server.wait())
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    print("rlvr-gym: shutting down", file=sys.stderr, flush=True)
+    log.info("shutting down", extra={"port": port})
     await server.stop()
     stopper.cancel()
 

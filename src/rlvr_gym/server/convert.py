@@ -16,6 +16,7 @@ from typing import Any, cast
 from rlvr_gym.errors import ConfigError
 from rlvr_gym.proto.v1 import sandbox_service_pb2 as sandbox_pb
 from rlvr_gym.proto.v1 import score_pb2 as pb
+from rlvr_gym.rewards.code import wire
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask, IOTest
 from rlvr_gym.rewards.types import RewardResult, Status
 from rlvr_gym.sandbox.types import ExecutionLimits
@@ -129,17 +130,26 @@ def code_task_from_proto(message: pb.CodeTask, field: str = "code") -> CodeTask:
     )
 
 
+def _value(message: pb.CallCase, name: str, field: str) -> Any:
+    """One value of a call case: tagged when given, else plain JSON."""
+    tagged, plain = getattr(message, f"{name}_tagged"), getattr(message, f"{name}_json")
+    if tagged and plain:
+        raise ConfigError(f"{field}: give {name}_tagged or {name}_json, not both")
+    source = f"{field}.{name}_tagged" if tagged else f"{field}.{name}_json"
+    try:
+        node = json.loads(tagged or plain)
+        return wire.decode(node) if tagged else node
+    except wire.CodecError as exc:
+        raise ConfigError(f"{source} is not a tagged value: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{source} is not JSON: {exc}") from None
+
+
 def _case(message: pb.CallCase, field: str) -> CallCase:
-    try:
-        args = json.loads(message.args_json)
-    except ValueError as exc:
-        raise ConfigError(f"{field}.args_json is not JSON: {exc}") from None
-    if not isinstance(args, list):
+    args = _value(message, "args", field)
+    if not isinstance(args, list | tuple):
         raise ConfigError(f"{field}.args_json must be a JSON array of positional arguments")
-    try:
-        expected = json.loads(message.expected_json)
-    except ValueError as exc:
-        raise ConfigError(f"{field}.expected_json is not JSON: {exc}") from None
+    expected = _value(message, "expected", field)
     if not (math.isfinite(message.atol) and message.atol >= 0):
         raise ConfigError(f"{field}.atol must be a finite number >= 0")
     return CallCase(tuple(args), expected, message.atol)
@@ -168,12 +178,17 @@ def task_to_proto(task: TaskRef) -> pb.Task:
         test_code=task.test_code,
     )
     code.io_tests.extend(pb.IOTest(stdin=t.stdin, expected=t.expected) for t in task.io_tests)
-    for case in task.call_cases:
+    for case in task.call_cases:  # tagged: a tuple must arrive as a tuple
         try:
-            args, expected = json.dumps(list(case.args)), json.dumps(case.expected)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"task {task.task_id}: a call case is not JSON data: {exc}") from None
-        code.call_cases.append(pb.CallCase(args_json=args, expected_json=expected, atol=case.atol))
+            args = json.dumps(wire.encode(list(case.args)))
+            expected = json.dumps(wire.encode(case.expected))
+        except (wire.CodecError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"task {task.task_id}: a call case is not plain data: {exc}"
+            ) from None
+        code.call_cases.append(
+            pb.CallCase(args_tagged=args, expected_tagged=expected, atol=case.atol)
+        )
     return pb.Task(code=code)
 
 

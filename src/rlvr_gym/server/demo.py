@@ -63,10 +63,12 @@ def started_server(*extra: str) -> Iterator[str]:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=60)
+                code = proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait()
+                code = proc.wait()
+            how = "cleanly" if code == 0 else f"with exit code {code}"
+            print(f"rlvr-gym serve stopped {how}", file=sys.stderr, flush=True)
         if proc.stdout is not None:
             proc.stdout.close()
 

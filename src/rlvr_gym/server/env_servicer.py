@@ -77,6 +77,7 @@ class EnvServicer(egrpc.EnvServiceServicer):
     def __init__(self, config: ServerConfig, graders: Graders, metrics: ServerMetrics) -> None:
         self.config, self.graders, self.metrics = config, graders, metrics
         self.sessions: dict[str, _Session] = {}
+        self._opening = 0  # sessions being built (they count against max_sessions)
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -105,13 +106,19 @@ class EnvServicer(egrpc.EnvServiceServicer):
     @unary("Reset")
     async def Reset(self, request: epb.ResetRequest, context: Context) -> epb.ResetResponse:
         """Open (or reuse) a session and start an episode."""
-        if request.session_id:
+        fresh = not request.session_id
+        if not fresh:
             session = self._get(request.session_id)
             if request.env_id and request.env_id != session.env_id:
                 raise ConfigError(
                     f"env_id: session {request.session_id} is a {session.env_id} session"
                 )
         else:
+            self.graders.check_env(request.env_id)
+        if request.task_id:  # unknown: NOT_FOUND, as in ScoreBatch, before opening anything
+            env_id = request.env_id if fresh else session.env_id
+            await asyncio.to_thread(self.graders.find_task, env_id, request.task_id)
+        if fresh:
             session = await self._open(request.env_id, request.env_kwargs_json)
         options: dict[str, Any] = {}
         if request.task_id:
@@ -120,7 +127,13 @@ class EnvServicer(egrpc.EnvServiceServicer):
             options["index"] = request.index
         seed = request.seed if request.HasField("seed") else None
         async with session.lock:
-            obs, info = await self._call(session, session.env.reset, seed=seed, options=options)
+            try:
+                obs, info = await self._call(session, session.env.reset, seed=seed, options=options)
+            except BaseException:
+                if fresh:  # the client never learns its id: it could never close it
+                    self.sessions.pop(session.session_id, None)
+                    session.env.close()
+                raise
         return epb.ResetResponse(session_id=session.session_id, observation=obs,
                                  info_json=to_json(info), render=_render(session))  # fmt: skip
 
@@ -176,12 +189,16 @@ class EnvServicer(egrpc.EnvServiceServicer):
     async def _open(self, env_id: str, kwargs_json: str) -> _Session:
         self.graders.check_env(env_id)
         kwargs = _kwargs(kwargs_json)
-        if len(self.sessions) >= self.config.max_sessions:
+        if len(self.sessions) + self._opening >= self.config.max_sessions:
             raise OverloadedError(
                 f"{len(self.sessions)} env sessions are open (max_sessions "
                 f"{self.config.max_sessions}); Close finished sessions"
             )
-        env = await asyncio.to_thread(self._make, env_id, kwargs)
+        self._opening += 1  # counted before the await: concurrent opens see each other
+        try:
+            env = await asyncio.to_thread(self._make, env_id, kwargs)
+        finally:
+            self._opening -= 1
         session = _Session(uuid.uuid4().hex, env, env_id)
         self.sessions[session.session_id] = session
         return session

@@ -194,7 +194,11 @@ class Graders:
     # --- grading ------------------------------------------------------------------------
 
     async def grade(
-        self, env_id: str, tasks: Sequence[TaskRef], responses: Sequence[str]
+        self,
+        env_id: str,
+        tasks: Sequence[TaskRef],
+        responses: Sequence[str],
+        fields: Sequence[str] | None = None,
     ) -> list[RewardResult]:
         """Grade ``responses[i]`` against ``tasks[i]``; cancelling stops the work.
 
@@ -203,13 +207,14 @@ class Graders:
             NotFoundError: a task id not in the env's dataset.
         """
         self.check_env(env_id, scorable=True)
+        names = list(fields) if fields is not None else [f"tasks[{i}]" for i in range(len(tasks))]
         if env_id == MATH_ENV:
-            golds = [self._gold(task, i) for i, task in enumerate(tasks)]
+            golds = [self._gold(task, name) for task, name in zip(tasks, names)]
             math = self._math
             if math is None:  # the pool starts once, off the event loop
                 math = await asyncio.to_thread(self.math)
             return await math.ascore_batch(list(responses), golds)
-        resolved = [self._code_task(env_id, task, i) for i, task in enumerate(tasks)]
+        resolved = [self._code_task(env_id, task, name) for task, name in zip(tasks, names)]
         code = self._code
         if code is None:
             code = await asyncio.to_thread(self.code)
@@ -235,7 +240,14 @@ class Graders:
             token.cancel()  # kills the containers running this request's programs
             raise
 
-    def _gold(self, task: TaskRef, i: int) -> str:
+    def find_task(self, env_id: str, task_id: str, field: str = "task_id") -> None:
+        """Raise :class:`NotFoundError` naming ``field`` unless the env has ``task_id``."""
+        if env_id == MATH_ENV:
+            self._gold(TaskId(task_id), field)
+        elif env_id in _TASKS_OF:
+            self._code_task(env_id, TaskId(task_id), field)
+
+    def _gold(self, task: TaskRef, field: str) -> str:
         if isinstance(task, MathGold):
             return task.answer
         if isinstance(task, TaskId):
@@ -243,10 +255,10 @@ class Graders:
             try:
                 return source.get(task.task_id).answer
             except (KeyError, RlvrGymError) as exc:
-                raise NotFoundError(f"tasks[{i}].task_id: {exc}") from None
-        raise ConfigError(f"tasks[{i}]: {MATH_ENV} takes a math answer or a task_id, not code")
+                raise NotFoundError(f"{field}.task_id: {exc}") from None
+        raise ConfigError(f"{field}: {MATH_ENV} takes a math answer or a task_id, not code")
 
-    def _code_task(self, env_id: str, task: TaskRef, i: int) -> CodeTask:
+    def _code_task(self, env_id: str, task: TaskRef, field: str) -> CodeTask:
         if isinstance(task, CodeTask):
             return task
         if isinstance(task, TaskId):
@@ -254,11 +266,11 @@ class Graders:
             found = tasks.get(task.task_id)
             if found is None:
                 raise NotFoundError(
-                    f"tasks[{i}].task_id: {task.task_id!r} is not in {env_id}'s dataset"
+                    f"{field}.task_id: {task.task_id!r} is not in {env_id}'s dataset"
                     f"{did_you_mean(task.task_id, tasks)}"
                 )
             return found
-        raise ConfigError(f"tasks[{i}]: {env_id} takes a code task or a task_id, not math")
+        raise ConfigError(f"{field}: {env_id} takes a code task or a task_id, not math")
 
     # --- lifecycle ----------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from rlvr_gym.server._rpc import log, status_of, unary
 from rlvr_gym.server.admission import Admission, OverloadedError
 from rlvr_gym.server.config import ServerConfig
 from rlvr_gym.server.convert import TaskRef, score_to_proto, task_from_proto
-from rlvr_gym.server.graders import Graders
+from rlvr_gym.server.graders import Graders, NotFoundError
 from rlvr_gym.server.metrics import ServerMetrics
 
 __all__ = ["RewardServicer"]
@@ -44,7 +44,11 @@ class RewardServicer(rgrpc.RewardServiceServicer):
             config, graders, admission, metrics)  # fmt: skip
 
     async def score(
-        self, env_id: str, tasks: Sequence[TaskRef], responses: Sequence[str]
+        self,
+        env_id: str,
+        tasks: Sequence[TaskRef],
+        responses: Sequence[str],
+        fields: Sequence[str] | None = None,
     ) -> list[pb.Score]:
         """Admit, grade and convert; the heart of every scoring RPC."""
         self.graders.check_env(env_id, scorable=True)
@@ -52,7 +56,7 @@ class RewardServicer(rgrpc.RewardServiceServicer):
             async with self.admission.admit(len(responses)) as waited_s:
                 self.metrics.queue_wait.observe(waited_s)
                 started = time.perf_counter()
-                results = await self.graders.grade(env_id, tasks, responses)
+                results = await self.graders.grade(env_id, tasks, responses, fields)
                 grading_ms = (time.perf_counter() - started) * 1e3
         except OverloadedError:
             self.metrics.rejected.inc(len(responses))
@@ -65,7 +69,7 @@ class RewardServicer(rgrpc.RewardServiceServicer):
     async def Score(self, request: rpb.ScoreRequest, context: Context) -> rpb.ScoreResponse:
         """Score one response."""
         task = task_from_proto(request.task)
-        scores = await self.score(request.env_id, [task], [request.response])
+        scores = await self.score(request.env_id, [task], [request.response], ["task"])
         return rpb.ScoreResponse(score=scores[0])
 
     @unary("ScoreBatch")
@@ -74,7 +78,8 @@ class RewardServicer(rgrpc.RewardServiceServicer):
     ) -> rpb.ScoreBatchResponse:
         """Score many responses in parallel."""
         tasks = self._batch_tasks(request)
-        scores = await self.score(request.env_id, tasks, list(request.responses))
+        fields = ["task"] * len(tasks) if request.HasField("task") else None
+        scores = await self.score(request.env_id, tasks, list(request.responses), fields)
         return rpb.ScoreBatchResponse(scores=scores)
 
     def _batch_tasks(self, request: rpb.ScoreBatchRequest) -> list[TaskRef]:
@@ -103,6 +108,8 @@ class RewardServicer(rgrpc.RewardServiceServicer):
         the server grades is slowed by HTTP/2 flow control instead of filling memory.
         A response the admission queue cannot take comes back as ``infra_error`` with a
         ``RESOURCE_EXHAUSTED`` detail (masked by trainers), so the rest of the stream goes on.
+        A bad request (``INVALID_ARGUMENT``, an unknown task id's ``NOT_FOUND``) ends the
+        stream with that status naming its ``request_id``, as it would fail a unary call.
         """
         out: asyncio.Queue[rpb.ScoreStreamResponse | BaseException | None] = asyncio.Queue()
         window = asyncio.Semaphore(self.config.max_inflight)
@@ -110,10 +117,13 @@ class RewardServicer(rgrpc.RewardServiceServicer):
 
         async def one(request: rpb.ScoreStreamRequest, task: TaskRef) -> None:
             try:
-                score = (await self.score(request.env_id, [task], [request.response]))[0]
+                score = (await self.score(request.env_id, [task], [request.response], ["task"]))[0]
             except OverloadedError as exc:
                 why = f"RESOURCE_EXHAUSTED: {exc}"
                 score = score_to_proto(RewardResult(0.0, Status.INFRA_ERROR, None, {}, why))
+            except (ConfigError, NotFoundError) as exc:  # the client's error: end the stream
+                await out.put(type(exc)(f"request_id {request.request_id!r}: {exc}"))
+                return
             except Exception as exc:
                 code, message = status_of(exc)
                 if code is grpc.StatusCode.INTERNAL:

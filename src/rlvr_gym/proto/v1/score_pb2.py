@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drlvr_gym/proto/v1/score.proto\x12\x11rlvr_gym.proto.v1\"\x1a\n\x08MathTask\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\t\")\n\x06IOTest\x12\r\n\x05stdin\x18\x01 \x01(\t\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\"B\n\x08\x43\x61llCase\x12\x11\n\targs_json\x18\x01 \x01(\t\x12\x15\n\rexpected_json\x18\x02 \x01(\t\x12\x0c\n\x04\x61tol\x18\x03 \x01(\x01\"\x9e\x02\n\x08\x43odeTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12+\n\x08io_tests\x18\x04 \x03(\x0b\x32\x19.rlvr_gym.proto.v1.IOTest\x12\x12\n\ncomparator\x18\x05 \x01(\t\x12\x0f\n\x07\x61\x62s_tol\x18\x06 \x01(\x01\x12\x0f\n\x07rel_tol\x18\x07 \x01(\x01\x12\x0f\n\x07\x63hecker\x18\x08 \x01(\t\x12\x13\n\x0b\x65ntry_point\x18\t \x01(\t\x12\x12\n\nsetup_code\x18\n \x01(\t\x12\x11\n\ttest_code\x18\x0b \x01(\t\x12/\n\ncall_cases\x18\x0c \x03(\x0b\x32\x1b.rlvr_gym.proto.v1.CallCase\"{\n\x04Task\x12\x11\n\x07task_id\x18\x01 \x01(\tH\x00\x12+\n\x04math\x18\x02 \x01(\x0b\x32\x1b.rlvr_gym.proto.v1.MathTaskH\x00\x12+\n\x04\x63ode\x18\x03 \x01(\x0b\x32\x1b.rlvr_gym.proto.v1.CodeTaskH\x00\x42\x06\n\x04task\".\n\x06Timing\x12\x10\n\x08queue_ms\x18\x01 \x01(\x01\x12\x12\n\ngrading_ms\x18\x02 \x01(\x01\"\x86\x02\n\x05Score\x12\x0e\n\x06reward\x18\x01 \x01(\x01\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.rlvr_gym.proto.v1.ScoreStatus\x12<\n\ncomponents\x18\x03 \x03(\x0b\x32(.rlvr_gym.proto.v1.Score.ComponentsEntry\x12\x11\n\textracted\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12)\n\x06timing\x18\x06 \x01(\x0b\x32\x19.rlvr_gym.proto.v1.Timing\x1a\x31\n\x0f\x43omponentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xce\x01\n\x0bScoreStatus\x12\x1c\n\x18SCORE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14SCORE_STATUS_CORRECT\x10\x01\x12\x1a\n\x16SCORE_STATUS_INCORRECT\x10\x02\x12\x1a\n\x16SCORE_STATUS_NO_ANSWER\x10\x03\x12\x17\n\x13SCORE_STATUS_HEDGED\x10\x04\x12\x18\n\x14SCORE_STATUS_TIMEOUT\x10\x05\x12\x1c\n\x18SCORE_STATUS_INFRA_ERROR\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drlvr_gym/proto/v1/score.proto\x12\x11rlvr_gym.proto.v1\"\x1a\n\x08MathTask\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\t\")\n\x06IOTest\x12\r\n\x05stdin\x18\x01 \x01(\t\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\"p\n\x08\x43\x61llCase\x12\x11\n\targs_json\x18\x01 \x01(\t\x12\x15\n\rexpected_json\x18\x02 \x01(\t\x12\x0c\n\x04\x61tol\x18\x03 \x01(\x01\x12\x13\n\x0b\x61rgs_tagged\x18\x04 \x01(\t\x12\x17\n\x0f\x65xpected_tagged\x18\x05 \x01(\t\"\x9e\x02\n\x08\x43odeTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12+\n\x08io_tests\x18\x04 \x03(\x0b\x32\x19.rlvr_gym.proto.v1.IOTest\x12\x12\n\ncomparator\x18\x05 \x01(\t\x12\x0f\n\x07\x61\x62s_tol\x18\x06 \x01(\x01\x12\x0f\n\x07rel_tol\x18\x07 \x01(\x01\x12\x0f\n\x07\x63hecker\x18\x08 \x01(\t\x12\x13\n\x0b\x65ntry_point\x18\t \x01(\t\x12\x12\n\nsetup_code\x18\n \x01(\t\x12\x11\n\ttest_code\x18\x0b \x01(\t\x12/\n\ncall_cases\x18\x0c \x03(\x0b\x32\x1b.rlvr_gym.proto.v1.CallCase\"{\n\x04Task\x12\x11\n\x07task_id\x18\x01 \x01(\tH\x00\x12+\n\x04math\x18\x02 \x01(\x0b\x32\x1b.rlvr_gym.proto.v1.MathTaskH\x00\x12+\n\x04\x63ode\x18\x03 \x01(\x0b\x32\x1b.rlvr_gym.proto.v1.CodeTaskH\x00\x42\x06\n\x04task\".\n\x06Timing\x12\x10\n\x08queue_ms\x18\x01 \x01(\x01\x12\x12\n\ngrading_ms\x18\x02 \x01(\x01\"\x86\x02\n\x05Score\x12\x0e\n\x06reward\x18\x01 \x01(\x01\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.rlvr_gym.proto.v1.ScoreStatus\x12<\n\ncomponents\x18\x03 \x03(\x0b\x32(.rlvr_gym.proto.v1.Score.ComponentsEntry\x12\x11\n\textracted\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12)\n\x06timing\x18\x06 \x01(\x0b\x32\x19.rlvr_gym.proto.v1.Timing\x1a\x31\n\x0f\x43omponentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xce\x01\n\x0bScoreStatus\x12\x1c\n\x18SCORE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14SCORE_STATUS_CORRECT\x10\x01\x12\x1a\n\x16SCORE_STATUS_INCORRECT\x10\x02\x12\x1a\n\x16SCORE_STATUS_NO_ANSWER\x10\x03\x12\x17\n\x13SCORE_STATUS_HEDGED\x10\x04\x12\x18\n\x14SCORE_STATUS_TIMEOUT\x10\x05\x12\x1c\n\x18SCORE_STATUS_INFRA_ERROR\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,22 +33,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SCORE_COMPONENTSENTRY']._loaded_options = None
   _globals['_SCORE_COMPONENTSENTRY']._serialized_options = b'8\001'
-  _globals['_SCORESTATUS']._serialized_start=919
-  _globals['_SCORESTATUS']._serialized_end=1125
+  _globals['_SCORESTATUS']._serialized_start=965
+  _globals['_SCORESTATUS']._serialized_end=1171
   _globals['_MATHTASK']._serialized_start=52
   _globals['_MATHTASK']._serialized_end=78
   _globals['_IOTEST']._serialized_start=80
   _globals['_IOTEST']._serialized_end=121
   _globals['_CALLCASE']._serialized_start=123
-  _globals['_CALLCASE']._serialized_end=189
-  _globals['_CODETASK']._serialized_start=192
-  _globals['_CODETASK']._serialized_end=478
-  _globals['_TASK']._serialized_start=480
-  _globals['_TASK']._serialized_end=603
-  _globals['_TIMING']._serialized_start=605
-  _globals['_TIMING']._serialized_end=651
-  _globals['_SCORE']._serialized_start=654
-  _globals['_SCORE']._serialized_end=916
-  _globals['_SCORE_COMPONENTSENTRY']._serialized_start=867
-  _globals['_SCORE_COMPONENTSENTRY']._serialized_end=916
+  _globals['_CALLCASE']._serialized_end=235
+  _globals['_CODETASK']._serialized_start=238
+  _globals['_CODETASK']._serialized_end=524
+  _globals['_TASK']._serialized_start=526
+  _globals['_TASK']._serialized_end=649
+  _globals['_TIMING']._serialized_start=651
+  _globals['_TIMING']._serialized_end=697
+  _globals['_SCORE']._serialized_start=700
+  _globals['_SCORE']._serialized_end=962
+  _globals['_SCORE_COMPONENTSENTRY']._serialized_start=913
+  _globals['_SCORE_COMPONENTSENTRY']._serialized_end=962
 # @@protoc_insertion_point(module_scope)

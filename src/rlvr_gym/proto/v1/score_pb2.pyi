@@ -39,14 +39,18 @@ class IOTest(_message.Message):
     def __init__(self, stdin: _Optional[str] = ..., expected: _Optional[str] = ...) -> None: ...
 
 class CallCase(_message.Message):
-    __slots__ = ("args_json", "expected_json", "atol")
+    __slots__ = ("args_json", "expected_json", "atol", "args_tagged", "expected_tagged")
     ARGS_JSON_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_JSON_FIELD_NUMBER: _ClassVar[int]
     ATOL_FIELD_NUMBER: _ClassVar[int]
+    ARGS_TAGGED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_TAGGED_FIELD_NUMBER: _ClassVar[int]
     args_json: str
     expected_json: str
     atol: float
-    def __init__(self, args_json: _Optional[str] = ..., expected_json: _Optional[str] = ..., atol: _Optional[float] = ...) -> None: ...
+    args_tagged: str
+    expected_tagged: str
+    def __init__(self, args_json: _Optional[str] = ..., expected_json: _Optional[str] = ..., atol: _Optional[float] = ..., args_tagged: _Optional[str] = ..., expected_tagged: _Optional[str] = ...) -> None: ...
 
 class CodeTask(_message.Message):
     __slots__ = ("task_id", "prompt", "language", "io_tests", "comparator", "abs_tol", "rel_tol", "checker", "entry_point", "setup_code", "test_code", "call_cases")
