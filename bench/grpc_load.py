@@ -108,7 +108,8 @@ OUT_DIR = ROOT / "bench" / "out"
 MATH_ENV = "rlvr_gym/Math-v0"
 CODE_ENV = "rlvr_gym/HumanEval-v0"
 METHODS = ("in-process", "service")
-TARGETS = {"math": 0.8}  # service / in-process responses per second
+TARGETS = {"math-step": 0.8}  # service / in-process responses per second
+KINDS = ("math", "math-step", "code")
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 90.0
 WRONG_KINDS = ("raises", "syntax_error", "exit_0", "prose")
@@ -593,6 +594,8 @@ async def measure(
         scorers: dict[tuple[str, str], Scorer] = {
             ("math", "in-process"): math_local,
             ("math", "service"): math_remote,
+            ("math-step", "in-process"): math_local,
+            ("math-step", "service"): math_remote,
             ("code", "in-process"): code_local,
             ("code", "service"): code_remote,
         }
@@ -624,13 +627,16 @@ async def measure(
                 groups = workload[kind]
                 if not groups:
                     continue
-                requests = requests_of(groups, args.groups_per_request)
+                step = kind == "math-step"  # a trainer's whole step in one call
+                per_request = args.step_groups if step else args.groups_per_request
+                requests = requests_of(groups, per_request)
+                clients = args.step_clients if step else args.clients
                 phase = run.phases.setdefault((kind, method), Phase(method, kind))
                 roots = {"bench": (me, server_pid), "server": (server_pid, None)}
                 load = os.getloadavg()[0]
                 label = f"round {r + 1}/{args.rounds} {kind:>4} | {method:<10}"
                 with CpuMeter(roots) as cpu:
-                    elapsed = await drive(phase, requests, scorer, args.clients, label)
+                    elapsed = await drive(phase, requests, scorer, clients, label)
                 phase.cpu_s.update(cpu.start)
                 n = sum(len(g.responses) for g in groups)
                 phase.rounds.append(
@@ -657,7 +663,7 @@ def _code_ref(group: Group, args: argparse.Namespace) -> TaskId | CodeTask:
 def summarize(run: Run) -> dict[str, dict[str, Any]]:
     """Service / in-process throughput per workload, with the target where there is one."""
     out: dict[str, dict[str, Any]] = {}
-    for kind in ("math", "code"):
+    for kind in KINDS:
         local, remote = run.phases.get((kind, "in-process")), run.phases.get((kind, "service"))
         if local is None or remote is None:
             continue
@@ -682,7 +688,7 @@ def summarize(run: Run) -> dict[str, dict[str, Any]]:
 
 def print_table(run: Run, summary: dict[str, dict[str, Any]]) -> None:
     head = (
-        f"{'workload':<8} {'method':<11} {'requests':>8} {'resp/s':>9} {'req/s':>8} "
+        f"{'workload':<9} {'method':<11} {'requests':>8} {'resp/s':>9} {'req/s':>8} "
         f"{'p50 ms':>8} {'p99 ms':>8} {'lost':>5} {'wrong':>6}  "
         "CPU s: bench+workers / server+workers"
     )
@@ -696,7 +702,7 @@ def print_table(run: Run, summary: dict[str, dict[str, Any]]) -> None:
             f"{cpu['server']:.1f}+{cpu['server workers']:.1f}"
         )
         print(
-            f"{kind:<8} {method:<11} {p.requests:>8} {p.per_s:>9.1f} "
+            f"{kind:<9} {method:<11} {p.requests:>8} {p.per_s:>9.1f} "
             f"{ratio(p.requests, p.elapsed_s):>8.1f} {1e3 * percentile(p.latencies, 50):>8.2f} "
             f"{1e3 * percentile(p.latencies, 99):>8.2f} {len(p.lost):>5} {len(p.wrong):>6}  "
             f"{cpu_text}"
@@ -791,6 +797,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "sending a whole step's rollouts in one call",
     )
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients")
+    parser.add_argument(
+        "--step-groups",
+        type=int,
+        default=32,
+        help="math-step workload: groups per ScoreBatch (a GRPO step of 32 prompts x G)",
+    )
+    parser.add_argument(
+        "--step-clients", type=int, default=4, help="math-step workload: steps in flight"
+    )
     parser.add_argument("--rounds", type=int, default=None, help="rounds of every phase (3)")
     parser.add_argument(
         "--warmup-rounds",
@@ -821,6 +836,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "group_size",
         "groups_per_request",
         "clients",
+        "step_groups",
+        "step_clients",
         "rounds",
         "math_workers",
         "pool_size",
@@ -839,6 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = load_humaneval(HUMANEVAL) if args.code else []
     workload = {
         "math": math_groups(args.math, args.group_size),
+        "math-step": [],  # the math groups again, a step per request (set after the oracle)
         "code": code_groups(tasks, args.code, args.group_size) if args.code else [],
     }
     print(
@@ -851,6 +869,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = Run()
     started = time.perf_counter()
     workload["math"], run.oracle = math_oracle(workload["math"], args.math_workers)
+    workload["math-step"] = workload["math"]
     run.startup_s["math oracle (not timed)"] = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="rlvr-grpc-load-") as tmp:
         config = Path(tmp) / "server.toml"
@@ -899,6 +918,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "clients": args.clients,
             "group_size": args.group_size,
             "groups_per_request": args.groups_per_request,
+            "step_groups": args.step_groups,
+            "step_clients": args.step_clients,
             "rounds": args.rounds,
             "warmup_rounds": args.warmup_rounds,
             "math_responses": len(workload["math"]) * args.group_size,

@@ -99,8 +99,8 @@ def _check_report(bench: ModuleType, tmp_path: Path, kinds: set[str]) -> dict[st
 def test_quick_math_run_loses_nothing_and_scores_right(bench: ModuleType, tmp_path: Path) -> None:
     """Math only: no Docker needed (the server starts its sandbox lazily, never here)."""
     assert bench.main(["--quick", "--code", "0", "--out", str(tmp_path)]) == 0
-    report = _check_report(bench, tmp_path, {"math"})
-    assert report["summary"]["math"]["target"] == 0.8
+    report = _check_report(bench, tmp_path, {"math", "math-step"})
+    assert report["summary"]["math-step"]["target"] == 0.8
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "grpc_load.png").exists()
 
@@ -109,6 +109,6 @@ def test_quick_math_run_loses_nothing_and_scores_right(bench: ModuleType, tmp_pa
 @needs_docker
 def test_quick_run_loses_nothing_and_scores_right(bench: ModuleType, tmp_path: Path) -> None:
     assert bench.main(["--quick", "--groups-per-request", "2", "--out", str(tmp_path)]) == 0
-    report = _check_report(bench, tmp_path, {"math", "code"})
+    report = _check_report(bench, tmp_path, {"math", "math-step", "code"})
     code = {r["method"]: r for r in report["results"] if r["kind"] == "code"}
     assert all(r["statuses"].get("correct") == 40 for r in code.values())

@@ -44,6 +44,11 @@ _MULTI_TURN = {"rlvr_gym/CodeRepair-v0"}
 _TASKS_OF = {**_CODE_DATASETS, "rlvr_gym/CodeRepair-v0": "code_jsonl"}
 
 
+def _dotted(field: str, name: str) -> str:
+    """``field.name``, or ``name`` for a request's own top-level field."""
+    return f"{field}.{name}" if field else name
+
+
 class NotFoundError(RlvrGymError):
     """A task id or session that does not exist (gRPC ``NOT_FOUND``)."""
 
@@ -240,12 +245,12 @@ class Graders:
             token.cancel()  # kills the containers running this request's programs
             raise
 
-    def find_task(self, env_id: str, task_id: str, field: str = "task_id") -> None:
-        """Raise :class:`NotFoundError` naming ``field`` unless the env has ``task_id``."""
+    def find_task(self, env_id: str, task_id: str) -> None:
+        """Raise :class:`NotFoundError` naming ``task_id`` unless the env has that task."""
         if env_id == MATH_ENV:
-            self._gold(TaskId(task_id), field)
+            self._gold(TaskId(task_id), "")
         elif env_id in _TASKS_OF:
-            self._code_task(env_id, TaskId(task_id), field)
+            self._code_task(env_id, TaskId(task_id), "")
 
     def _gold(self, task: TaskRef, field: str) -> str:
         if isinstance(task, MathGold):
@@ -255,7 +260,7 @@ class Graders:
             try:
                 return source.get(task.task_id).answer
             except (KeyError, RlvrGymError) as exc:
-                raise NotFoundError(f"{field}.task_id: {exc}") from None
+                raise NotFoundError(f"{_dotted(field, 'task_id')}: {exc}") from None
         raise ConfigError(f"{field}: {MATH_ENV} takes a math answer or a task_id, not code")
 
     def _code_task(self, env_id: str, task: TaskRef, field: str) -> CodeTask:
@@ -266,7 +271,7 @@ class Graders:
             found = tasks.get(task.task_id)
             if found is None:
                 raise NotFoundError(
-                    f"{field}.task_id: {task.task_id!r} is not in {env_id}'s dataset"
+                    f"{_dotted(field, 'task_id')}: {task.task_id!r} is not in {env_id}'s dataset"
                     f"{did_you_mean(task.task_id, tasks)}"
                 )
             return found

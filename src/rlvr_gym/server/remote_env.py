@@ -30,6 +30,7 @@ __all__ = ["RemoteEnv"]
 _RAISABLE: dict[str, type[Exception]] = {
     "ConfigError": errors.ConfigError,
     "DataError": errors.DataError,
+    "NotFoundError": errors.DataError,  # an unknown task id: the local env's DataError
     "TaskIndexError": TaskIndexError,
     "ResetNeededError": _common.ResetNeededError,
     "InvalidActionError": _common.InvalidActionError,

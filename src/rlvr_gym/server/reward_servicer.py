@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -61,8 +62,8 @@ class RewardServicer(rgrpc.RewardServiceServicer):
         except OverloadedError:
             self.metrics.rejected.inc(len(responses))
             raise
-        for result in results:
-            self.metrics.scores.labels(env_id, result.status.value).inc()
+        for status, count in Counter(r.status.value for r in results).items():
+            self.metrics.scores.labels(env_id, status).inc(count)
         return [score_to_proto(r, waited_s * 1e3, grading_ms) for r in results]
 
     @unary("Score")
