@@ -441,7 +441,9 @@ class CountingClient(AsyncRewardClient):
 
 def server_toml(args: argparse.Namespace, data_path: Path) -> str:
     """The server's settings: every request admitted at once, nothing refused."""
-    admitted = args.clients * args.group_size * args.groups_per_request
+    admitted = args.group_size * max(
+        args.clients * args.groups_per_request, args.step_clients * args.step_groups
+    )
     lines = {
         "address": "127.0.0.1:0",
         "metrics_address": "",

@@ -65,6 +65,8 @@ def test_server_config_admits_every_request_at_once(bench: ModuleType, tmp_path:
     path.write_text(bench.server_toml(args, bench.HUMANEVAL))
     config = load_config(path)
     assert config.max_inflight == config.max_queue == 64 * 8 * 2
+    steps = bench.parse_args(["--quick", "--step-groups", "64", "--step-clients", "8"])
+    assert f"max_queue = {8 * 64 * 8}\n" in bench.server_toml(steps, bench.HUMANEVAL)
     assert config.data_paths == {bench.CODE_ENV: str(bench.HUMANEVAL)}
     assert config.metrics_address == ""
 
