@@ -18,6 +18,11 @@ stamp="$VENV/.rlvr-gym-installed"
 want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[bootstrap] installing rlvr-gym and its dependencies" >&2
+  # torch first, pinned to the CPU build on this machine's disk; the package's range
+  # (which admits it) then installs nothing more.
+  if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip install -q "torch==2.13.0" 2> >(grep -v "is ignored: it is neither" >&2)
+  fi
   "$VENV/bin/python" -m pip install -q -e "$ROOT[all,dev]" 2> >(grep -v "is ignored: it is neither" >&2)
   echo "$want" > "$stamp"
 fi

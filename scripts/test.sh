@@ -16,7 +16,7 @@ echo "[test] sandbox image" >&2
 rlvr-gym sandbox build >/dev/null
 
 echo "[test] ruff" >&2
-ruff check src tests bench
+ruff check src tests bench examples
 echo "[test] buf lint (proto/, STANDARD)" >&2
 if ! command -v npx >/dev/null 2>&1; then
   echo "[test] npx (Node.js/npm) is needed for buf lint: apt-get install nodejs npm" >&2

@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workers", type=_positive_int, help="grading processes (--local)")
 
+    from rlvr_gym.trainer_adapter.cli import add_parser as add_train_parser
+
+    add_train_parser(sub)
+
     deploy = sub.add_parser("deploy", help="build the service image (see deploy/README.md)")
     deploy_sub = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
     image = deploy_sub.add_parser(
@@ -209,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_envs()
         if args.command == "serve":
             return _cmd_serve(args)
+        if args.command == "train":
+            from rlvr_gym.trainer_adapter.cli import run as run_train
+
+            return run_train(args)
         if args.command == "deploy":
             from rlvr_gym.server.image import build_service_image
 
