@@ -15,7 +15,7 @@ from rlvr_gym.envs.tasks import MathTask
 from rlvr_gym.rewards.format import format_reward
 from rlvr_gym.rewards.types import RewardResult
 
-__all__ = ["LocalScorer", "RemoteScorer", "Scorer", "combine", "make_scorer"]
+__all__ = ["Background", "EnvScorer", "Scorer", "combine", "make_scorer"]
 
 
 class Scorer(Protocol):
@@ -40,52 +40,29 @@ def combine(accuracy: RewardResult, text: str, format_weight: float) -> RewardRe
                         accuracy.extracted, components, accuracy.detail)  # fmt: skip
 
 
-class LocalScorer:
-    """The math reward in this process (its own worker pool)."""
+class EnvScorer:
+    """The adapters' shared scorer (same masking rules as TRL/verl/OpenRLHF), for one env.
 
-    def __init__(self, workers: int | None = None, format_weight: float = 0.0) -> None:
-        from rlvr_gym.rewards.math.reward import MathReward
+    In-process graders when ``remote`` is ``None``, else the reward service; a service
+    still failing after the client's retries masks the batch, a refusal no retry can fix
+    (a bad request, a wrong token) raises, so a misconfigured run stops at step one.
+    """
 
-        self.reward = MathReward(workers=workers)
-        self.format_weight = format_weight
+    def __init__(self, env_id: str, remote: str | Sequence[str] | None = None,
+                 format_weight: float = 0.0, token: str | None = None) -> None:  # fmt: skip
+        from rlvr_gym.trainer_adapter.adapters._scoring import Scorer as SharedScorer
+
+        self.env_id, self.format_weight = env_id, format_weight
+        self.inner = SharedScorer(remote, token=token)
 
     def score(self, tasks: Sequence[MathTask], texts: Sequence[str]) -> list[RewardResult]:
         """Grade every completion against its task's gold answer."""
-        results = self.reward.score_batch(list(texts), [t.answer for t in tasks])
+        results = self.inner.score(self.env_id, [t.answer for t in tasks], list(texts))
         return [combine(r, t, self.format_weight) for r, t in zip(results, texts)]
 
     def close(self) -> None:
-        """Stop the worker pool."""
-        self.reward.close()
-
-
-class RemoteScorer:
-    """The reward service (``rlvr-gym serve``): one ``ScoreBatch`` per training batch."""
-
-    def __init__(self, target: str | Sequence[str], env_id: str, format_weight: float = 0.0,
-                 token: str | None = None) -> None:  # fmt: skip
-        from rlvr_gym.server.client import RewardClient
-
-        self.client = RewardClient(target, token=token)
-        self.env_id, self.format_weight = env_id, format_weight
-
-    def score(self, tasks: Sequence[MathTask], texts: Sequence[str]) -> list[RewardResult]:
-        """Grade remotely; a failed call masks the batch (``infra_error``), never a zero."""
-        from rlvr_gym.errors import RlvrGymError
-        from rlvr_gym.rewards.types import Status
-        from rlvr_gym.server.client import MathGold
-
-        try:
-            golds = [MathGold(t.answer) for t in tasks]
-            results = self.client.score_batch(self.env_id, golds, list(texts))
-        except RlvrGymError as exc:
-            failed = RewardResult(0.0, Status.INFRA_ERROR, None, {}, f"reward service: {exc}")
-            return [failed] * len(texts)
-        return [combine(r, t, self.format_weight) for r, t in zip(results, texts)]
-
-    def close(self) -> None:
-        """Close the channel."""
-        self.client.close()
+        """Stop worker pools or close the channel."""
+        self.inner.close()
 
 
 class Background:
@@ -106,8 +83,8 @@ class Background:
 
 
 def make_scorer(remote: str | None, env_id: str, format_weight: float) -> Scorer:
-    """The remote scorer when ``remote`` is set, else the local one."""
-    if remote:
-        target: str | list[str] = remote if "," not in remote else remote.split(",")
-        return RemoteScorer(target, env_id, format_weight)
-    return LocalScorer(format_weight=format_weight)
+    """The env's scorer: through the reward service when ``remote`` is set, else here."""
+    target: str | list[str] | None = remote
+    if remote and "," in remote:
+        target = remote.split(",")
+    return EnvScorer(env_id, target or None, format_weight)
