@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import shutil
 import sys
 import time
@@ -35,18 +36,37 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "grpo_smollm2"
 
-# Chosen so that the base model's greedy accuracy is low but not zero (see docs/).
+# Chosen so that the base model's greedy accuracy is low but not zero (see the README).
 DEFAULTS = {
+    "task": "addsmall",
     "kinds": ["arithmetic"],
     "difficulties": [1],
-    "prompts_per_step": 8,
+    "prompts_per_step": 4,
     "group_size": 8,
-    "max_new_tokens": 96,
-    "temperature": 1.0,
+    "max_new_tokens": 64,
+    "temperature": 0.9,
     "lr": 1e-5,
-    "eval_every": 10,
+    "eval_every": 25,
     "eval_prompts": 300,
 }
+# Addition tasks: operands drawn uniformly from these ranges.
+ADDITION = {"add2": (10, 99), "addsmall": (2, 30)}
+PROMPT = "{problem} Put the final answer in \\boxed{}."
+
+
+def addition_tasks(path: Path, low: int, high: int, n: int, seed: int) -> Path:
+    """``n`` distinct "What is a + b?" problems as JSONL (the first ones are held out)."""
+    rng = random.Random(seed)
+    seen: set[tuple[int, int]] = set()
+    with open(path, "w", encoding="utf-8") as fh:
+        while len(seen) < n:
+            a, b = rng.randint(low, high), rng.randint(low, high)
+            if (a, b) in seen:
+                continue
+            seen.add((a, b))
+            record = {"id": f"add-{a}-{b}", "problem": f"What is {a} + {b}?", "answer": a + b}
+            fh.write(json.dumps(record) + "\n")
+    return path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -63,10 +83,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lora-r", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=DEFAULTS["eval_every"])
     parser.add_argument("--eval-prompts", type=int, default=DEFAULTS["eval_prompts"])
+    parser.add_argument(
+        "--task",
+        choices=(*ADDITION, "procedural"),
+        default=DEFAULTS["task"],
+        help="add2: a + b with 10 <= a, b <= 99; addsmall: 2..30; procedural: --kinds",
+    )
     parser.add_argument("--kinds", nargs="*", default=DEFAULTS["kinds"])
     parser.add_argument("--difficulties", nargs="*", type=int, default=DEFAULTS["difficulties"])
     parser.add_argument("--system-prompt", default="")
-    parser.add_argument("--prompt-template", default="{problem}")
+    parser.add_argument("--prompt-template", default=PROMPT)
     parser.add_argument("--remote", help="score through a reward server at HOST:PORT")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DOCS)
@@ -82,8 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.out / "run"
     if run_dir.exists():
         shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    data = None
+    if args.task in ADDITION:
+        low, high = ADDITION[args.task]
+        n = min((high - low + 1) ** 2, 5 * args.eval_prompts + 4000)
+        data = str(addition_tasks(run_dir / "tasks.jsonl", low, high, n, args.seed))
     config = TrainConfig(
-        model=args.model, device=args.device, kinds=tuple(args.kinds),
+        model=args.model, device=args.device, kinds=tuple(args.kinds), data=data,
         difficulties=tuple(args.difficulties), system_prompt=args.system_prompt,
         prompt_template=args.prompt_template, remote=args.remote, steps=args.steps,
         prompts_per_step=args.prompts_per_step, group_size=args.group_size,

@@ -65,7 +65,7 @@ def task_sources(config: TrainConfig) -> tuple[TaskSource, TaskSource]:
     if config.data:
         source = JsonlTaskSource(config.data)
         n = len(source)
-        held = min(config.eval_prompts, n // 5)
+        held = min(config.eval_prompts, n // 2)
         return _Slice(source, held, n), _Slice(source, 0, held)
     kinds = list(config.kinds) or None
     levels = list(config.difficulties)
