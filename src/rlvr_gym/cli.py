@@ -29,6 +29,7 @@ from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from rlvr_gym import __version__
+from rlvr_gym._text import clip
 from rlvr_gym.errors import RlvrGymError
 
 if TYPE_CHECKING:
@@ -442,11 +443,6 @@ def _cmd_sandbox_run(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else EXIT_OK
 
 
-def _clip(text: Any, width: int) -> str:
-    flat = " ".join(str("" if text is None else text).split())
-    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     if not args.local:
         from rlvr_gym.server.demo import run_demo
@@ -485,9 +481,9 @@ def _cmd_local_demo(args: argparse.Namespace) -> int:
         reward = rec.get("reward")
         reward_s = f"{reward:.2f}" if isinstance(reward, int | float) else "-"
         print(
-            f"{rec.get('id', ''):>3} {_clip(rec.get('problem'), problem_w):<{problem_w}} "
-            f"{_clip(rec.get('answer'), 14):<14} {_clip(rec.get('extracted'), 18):<18} "
-            f"{_clip(rec.get('status'), 12):<12} {reward_s:>6}  "
+            f"{rec.get('id', ''):>3} {clip(rec.get('problem'), problem_w):<{problem_w}} "
+            f"{clip(rec.get('answer'), 14):<14} {clip(rec.get('extracted'), 18):<18} "
+            f"{clip(rec.get('status'), 12):<12} {reward_s:>6}  "
             f"{'yes' if ok else f'NO (want {expect})':<22}"
         )
     print()

@@ -9,42 +9,22 @@ runs it). Missing, the test fails with that instruction; it never skips.
 from __future__ import annotations
 
 import json
-import queue
 import re
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.server._procs import first_line, rlvr_gym
 
 NODE_DIR = Path(__file__).parent / "node"
 STARTUP_S = 60.0
 STOP_S = 30.0
 SERVING = re.compile(r"rlvr-gym: serving on (127\.0\.0\.1:\d+)")
 SETUP_HINT = "run `bash scripts/node.sh` (installs nodejs/npm and `npm ci`s tests/server/node)"
-
-
-def _rlvr_gym() -> str:
-    script = Path(sys.executable).parent / "rlvr-gym"
-    found = str(script) if script.exists() else shutil.which("rlvr-gym")
-    assert found, "the rlvr-gym console script is not installed (pip install -e '.[all,dev]')"
-    return found
-
-
-def _first_line(proc: subprocess.Popen[str], timeout_s: float) -> str | None:
-    """The process's first stdout line, '' at EOF, None when none came within the timeout."""
-    lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    stdout = proc.stdout
-    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-    try:
-        return lines.get(timeout=timeout_s)
-    except queue.Empty:
-        return None
 
 
 @pytest.fixture
@@ -65,14 +45,14 @@ def serve_process(tmp_path: Path) -> Iterator[str]:
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [_rlvr_gym(), "serve", "--address", "127.0.0.1:0", "--metrics-address", ""],
+            [rlvr_gym(), "serve", "--address", "127.0.0.1:0", "--metrics-address", ""],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
             text=True,
         )
     try:
-        line = _first_line(proc, STARTUP_S)
+        line = first_line(proc, STARTUP_S)
         if not line:
             status = "exited" if proc.poll() is not None else f"not ready within {STARTUP_S}s"
             pytest.fail(f"rlvr-gym serve {status}; log:\n{log_path.read_text()[-3000:]}")

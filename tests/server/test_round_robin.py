@@ -9,12 +9,9 @@ survivors. Loopback addresses only.
 from __future__ import annotations
 
 import json
-import queue
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +23,7 @@ import pytest
 
 from rlvr_gym.rewards.types import RewardResult, Status
 from rlvr_gym.server.client import MathGold, RetryPolicy, RewardClient
+from tests.server._procs import first_line, rlvr_gym
 
 MATH = "rlvr_gym/Math-v0"
 STARTUP_S = 60.0
@@ -75,25 +73,6 @@ class CountingPolicy(RetryPolicy):
     def backoff(self, attempt: int) -> float:
         self.retries.append(attempt)
         return super().backoff(attempt)
-
-
-def _rlvr_gym() -> str:
-    script = Path(sys.executable).parent / "rlvr-gym"
-    found = str(script) if script.exists() else shutil.which("rlvr-gym")
-    assert found, "the rlvr-gym console script is not installed (pip install -e '.[all,dev]')"
-    return found
-
-
-def _first_line(proc: subprocess.Popen[str], timeout_s: float) -> str | None:
-    """The process's first stdout line, '' at EOF, None when none came within the timeout."""
-    lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    stdout = proc.stdout
-    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-    try:
-        return lines.get(timeout=timeout_s)
-    except queue.Empty:
-        return None
 
 
 def _descendants(root: int) -> set[int]:
@@ -164,7 +143,7 @@ def start(tmp_path: Path) -> Iterator[StartServers]:
             log_path = tmp_path / f"server{len(started)}.log"
             with log_path.open("w") as log:
                 proc = subprocess.Popen(
-                    [_rlvr_gym(), "serve", "--address", "127.0.0.1:0", "--config", str(config),
+                    [rlvr_gym(), "serve", "--address", "127.0.0.1:0", "--config", str(config),
                      "--metrics-address", ""],
                     stdout=subprocess.PIPE,
                     stderr=log,
@@ -174,7 +153,7 @@ def start(tmp_path: Path) -> Iterator[StartServers]:
             started.append(Server(proc, log_path))
             batch.append(started[-1])
         for server in batch:
-            line = _first_line(server.proc, STARTUP_S)
+            line = first_line(server.proc, STARTUP_S)
             if not line:
                 state = "exited" if server.proc.poll() is not None else "was not ready in time"
                 pytest.fail(f"rlvr-gym serve {state}; log:\n{server.log_tail()}")

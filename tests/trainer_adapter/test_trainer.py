@@ -131,3 +131,31 @@ def test_several_updates_per_batch_clip(tmp_path: Path) -> None:
     finally:
         trainer.close()
     assert any(h["clip_fraction"] > 0 for h in history)  # later updates leave the trust region
+
+
+def test_train_command_runs_from_a_toml_config(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    tok = tiny_tokenizer()
+    tiny_model(tok).save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    data = toy_tasks(tmp_path / "toy.jsonl")
+    (tmp_path / "run.toml").write_text(
+        f'model = "{tmp_path / "model"}"\ndata = "{data}"\nprompt_template = "{{problem}}"\n'
+        "steps = 2\nprompts_per_step = 2\ngroup_size = 4\nmax_new_tokens = 3\n"
+        'eval_prompts = 4\ndevice = "cpu"\n'
+    )
+    cli = Path(sys.executable).parent / "rlvr-gym"
+    proc = subprocess.run(
+        [str(cli), "train", "--config", str(tmp_path / "run.toml"),
+         "--output-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["step"] == 2 and 0.0 <= summary["accuracy"] <= 1.0
+    assert (tmp_path / "out" / "checkpoint" / "state.pt").exists()
+    bad = subprocess.run([str(cli), "train", "--config", str(tmp_path / "nope.toml")],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 1 and "cannot read train config" in bad.stderr

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from rlvr_gym._text import clip
 from rlvr_gym.errors import RlvrGymError
 from rlvr_gym.rewards.code.datasets import parse_code_task
 from rlvr_gym.rewards.code.tasks import CodeTask
@@ -135,11 +136,6 @@ def score_samples(client: RewardClient) -> list[DemoRow]:
     return rows
 
 
-def _clip(text: object, width: int) -> str:
-    flat = " ".join(str("" if text is None else text).split())
-    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
-
-
 def print_table(rows: list[DemoRow], wall_s: float, address: str) -> int:
     """Print the table and a summary; returns how many rows matched their expectation."""
     cols = shutil.get_terminal_size((120, 24)).columns
@@ -155,8 +151,8 @@ def print_table(rows: list[DemoRow], wall_s: float, address: str) -> int:
         ok = row.result.status.value == row.expect
         matches += ok
         print(
-            f"{i:>3} {row.env:<5} {_clip(row.label, label_w):<{label_w}} "
-            f"{_clip(row.result.extracted, 18):<18} {row.result.status.value:<12} "
+            f"{i:>3} {row.env:<5} {clip(row.label, label_w):<{label_w}} "
+            f"{clip(row.result.extracted, 18):<18} {row.result.status.value:<12} "
             f"{row.result.reward:>6.2f}  {'yes' if ok else f'NO (want {row.expect})':<22}"
         )
     print()
