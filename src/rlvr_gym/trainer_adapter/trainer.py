@@ -39,6 +39,8 @@ from rlvr_gym.trainer_adapter.scoring import Background, Scorer, make_scorer
 
 __all__ = ["EvalResult", "GRPOTrainer", "task_sources"]
 
+_EVAL_SAMPLES = 8
+
 
 @dataclass(frozen=True)
 class EvalResult:
@@ -312,8 +314,11 @@ class GRPOTrainer:
         result = EvalResult(self.step, acc, math.sqrt(acc * (1 - acc) / len(correct)),
                             len(correct), statistics.fmean(lengths))  # fmt: skip
         self.evals.append(result)
+        # A few graded samples beside the numbers: a dip in accuracy is read, not guessed.
+        shown = [{"prompt": t.prompt, "gold": t.answer, "response": x, "status": r.status.value}
+                 for t, x, r in list(zip(tasks, texts, results))[:_EVAL_SAMPLES]]  # fmt: skip
         with open(self.out / "evals.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(result)) + "\n")
+            fh.write(json.dumps({**asdict(result), "samples": shown}) + "\n")
         return result
 
     # --- checkpoints and plots -------------------------------------------------------
