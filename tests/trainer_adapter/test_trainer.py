@@ -159,3 +159,20 @@ def test_train_command_runs_from_a_toml_config(tmp_path: Path) -> None:
     bad = subprocess.run([str(cli), "train", "--config", str(tmp_path / "nope.toml")],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert bad.returncode == 1 and "cannot read train config" in bad.stderr
+
+
+def test_lora_trains_only_adapters_and_uses_them_off_as_reference(tmp_path: Path) -> None:
+    config = toy_config(tmp_path, steps=3, lora_r=4, lora_alpha=8, kl_coef=0.1, lr=1e-2)
+    trainer = trainer_for(config)
+    try:
+        base = {k: v.clone() for k, v in trainer.policy.state_dict().items() if "lora" not in k}
+        history = trainer.train(progress=False)
+    finally:
+        trainer.close()
+    assert trainer.reference is None  # the policy with adapters disabled is the reference
+    trainable = [n for n, p in trainer.policy.named_parameters() if p.requires_grad]
+    assert trainable and all("lora" in n for n in trainable)
+    for key, value in trainer.policy.state_dict().items():
+        if "lora" not in key:
+            assert torch.equal(value, base[key]), key  # the base weights never move
+    assert any(h["kl"] > 0 for h in history[1:])  # adapters trained: KL to base grows
