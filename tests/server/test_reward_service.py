@@ -8,16 +8,25 @@ message naming the field, never a reward.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import grpc
 import pytest
 
 from rlvr_gym.envs.code_env import load_dataset
+from rlvr_gym.errors import ConfigError
 from rlvr_gym.proto.v1 import reward_service_pb2 as rpb
 from rlvr_gym.proto.v1 import score_pb2 as pb
 from rlvr_gym.rewards.code.tasks import CallCase, CodeTask, IOTest
 from rlvr_gym.rewards.types import Status
-from rlvr_gym.server.client import AsyncRewardClient, MathGold, RemoteError, RewardClient, TaskId
+from rlvr_gym.server.client import (
+    AsyncRewardClient,
+    MathGold,
+    RemoteError,
+    RewardClient,
+    TaskId,
+    _batch_request,
+)
 from tests.sandbox.test_docker_pool import docker_test
 from tests.server.conftest import RunningServer, rpc_error
 
@@ -104,6 +113,45 @@ def test_score_batch_one_task_per_response_keeps_order(stub: object) -> None:
         rpb.ScoreBatchRequest(env_id=MATH, tasks=[math_task(g) for g in golds], responses=responses)
     )
     assert [s.reward for s in reply.scores] == [float(i % 3 != 0) for i in range(n)]
+
+
+def test_score_batch_task_index_grades_each_response_against_its_task(stub: object) -> None:
+    golds = ["2", "3", "5"]
+    index = [2, 0, 0, 1, 2, 1, 0]
+    answers = ["5", "2", "3", "3", "2", "3", "2"]  # wrong where the gold differs
+    reply = stub.ScoreBatch(  # type: ignore[attr-defined]
+        rpb.ScoreBatchRequest(
+            env_id=MATH,
+            tasks=[math_task(g) for g in golds],
+            task_index=index,
+            responses=[rf"\boxed{{{a}}}" for a in answers],
+        )
+    )
+    assert [s.reward for s in reply.scores] == [
+        float(golds[j] == a) for j, a in zip(index, answers, strict=True)
+    ]
+    assert [s.extracted for s in reply.scores] == answers
+
+
+def test_client_sends_each_distinct_task_once_and_gets_every_score(server: RunningServer) -> None:
+    golds = [str(g % 5) for g in range(16)]  # 5 distinct tasks, 16 responses (max_batch)
+    responses = [rf"\boxed{{{g if i % 4 else 'x'}}}" for i, g in enumerate(golds)]
+    request = _batch_request(MATH, [MathGold(g) for g in golds], responses)
+    assert len(request.tasks) == 5 and len(request.task_index) == 16
+    assert [request.tasks[j].math.answer for j in request.task_index] == golds
+    with RewardClient(server.target) as client:
+        results = client.score_batch(MATH, [MathGold(g) for g in golds], responses)
+    assert [r.reward for r in results] == [float(i % 4 != 0) for i in range(16)]
+
+
+def test_unhashable_tasks_are_sent_one_each() -> None:
+    case = CallCase(([1, 2],), [3])  # lists inside: the task cannot be hashed
+    task = CodeTask(task_id="t", prompt="p", kind="call", entry_point="f", call_cases=(case,))
+    with pytest.raises(TypeError):
+        hash(task)
+    request = _batch_request(CODE, [task, task, replace(task, task_id="u")], ["a", "b", "c"])
+    assert list(request.task_index) == [0, 0, 1]
+    assert [t.code.task_id for t in request.tasks] == ["t", "u"]
 
 
 def test_score_batch_of_nothing_is_empty(stub: object) -> None:
@@ -406,6 +454,33 @@ BAD_BATCH = [
         id="task-and-tasks",
     ),
     pytest.param(
+        rpb.ScoreBatchRequest(env_id=MATH, task=math_task("1"), task_index=[0], responses=["1"]),
+        "task and tasks/task_index",
+        id="task-and-task-index",
+    ),
+    pytest.param(
+        rpb.ScoreBatchRequest(
+            env_id=MATH, tasks=[math_task("1")], task_index=[0], responses=["1", "2"]
+        ),
+        "task_index: 1 entries for 2 responses",
+        id="task-index-count-mismatch",
+    ),
+    pytest.param(
+        rpb.ScoreBatchRequest(
+            env_id=MATH,
+            tasks=[math_task("1"), math_task("2")],
+            task_index=[1, 0, 2],
+            responses=["1", "2", "3"],
+        ),
+        "task_index[2]: 2 is out of range (2 tasks)",
+        id="task-index-out-of-range",
+    ),
+    pytest.param(
+        rpb.ScoreBatchRequest(env_id=MATH, task_index=[0], responses=["1"]),
+        "task_index[0]: 0 is out of range (0 tasks)",
+        id="task-index-without-tasks",
+    ),
+    pytest.param(
         rpb.ScoreBatchRequest(
             env_id=MATH, tasks=[math_task("1"), math_task("")], responses=["1", "2"]
         ),
@@ -582,10 +657,8 @@ async def test_async_client_round_trip(server: RunningServer) -> None:
             "s2": 0.0,
             "s3": 0.0,
         }
-        with pytest.raises(RemoteError) as error:
-            await client.score_batch(MATH, [MathGold("1")], ["1", "2"])
-        assert error.value.code is grpc.StatusCode.INVALID_ARGUMENT
-        assert "tasks: 1 tasks for 2 responses" in str(error.value)
+        with pytest.raises(ConfigError, match="tasks: 1 tasks for 2 responses"):
+            await client.score_batch(MATH, [MathGold("1")], ["1", "2"])  # checked before sending
         with pytest.raises(RemoteError) as error:
             async for _ in client.score_stream([("x", "rlvr_gym/Nope-v0", MathGold("1"), "1")]):
                 pass

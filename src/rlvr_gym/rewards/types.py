@@ -53,7 +53,10 @@ class RewardResult:
     detail: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "status", Status(self.status))
+        # The type check first: ``Status(member)`` goes through the enum machinery, and
+        # results are built by the hundred per GRPO step (most already hold a Status).
+        if self.status.__class__ is not Status:
+            object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "components", _freeze(self.components))
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:

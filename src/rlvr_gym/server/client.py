@@ -34,7 +34,14 @@ from rlvr_gym.proto.v1 import env_service_pb2_grpc as egrpc
 from rlvr_gym.proto.v1 import reward_service_pb2 as rpb
 from rlvr_gym.proto.v1 import reward_service_pb2_grpc as rgrpc
 from rlvr_gym.rewards.types import RewardResult
-from rlvr_gym.server.convert import MathGold, TaskId, TaskRef, score_from_proto, task_to_proto
+from rlvr_gym.server.convert import (
+    MathGold,
+    TaskId,
+    TaskRef,
+    score_from_proto,
+    task_to_proto,
+    tasks_to_proto,
+)
 
 __all__ = [
     "AsyncRewardClient",
@@ -184,7 +191,12 @@ def _batch_request(
     if isinstance(task, TaskId | MathGold) or not isinstance(task, Sequence):
         request.task.CopyFrom(task_to_proto(task))
     else:
-        request.tasks.extend(task_to_proto(t) for t in task)
+        if len(task) != len(request.responses):
+            raise ConfigError(
+                f"tasks: {len(task)} tasks for {len(request.responses)} responses; give one "
+                "task for all, or one per response"
+            )
+        tasks_to_proto(task, request.tasks, request.task_index)  # each distinct task once
     return request
 
 

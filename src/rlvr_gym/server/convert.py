@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from typing import Any, cast
 
@@ -26,12 +27,15 @@ __all__ = [
     "TaskId",
     "TaskRef",
     "code_task_from_proto",
+    "fill_score",
     "limits_from_proto",
     "run_to_proto",
     "score_from_proto",
     "score_to_proto",
+    "scores_to_proto",
     "task_from_proto",
     "task_to_proto",
+    "tasks_to_proto",
 ]
 
 _COMPARATORS = ("tokens", "exact", "float", "lines_unordered", "checker")
@@ -198,18 +202,44 @@ _STATUS_TO_PROTO: dict[Status, Any] = {
 _STATUS_FROM_PROTO = {value: status for status, value in _STATUS_TO_PROTO.items()}
 
 
+def fill_score(
+    message: pb.Score, result: RewardResult, queue_ms: float = 0.0, grading_ms: float = 0.0
+) -> pb.Score:
+    """Write ``result`` into ``message`` (a fresh one), with where its time went.
+
+    Why fields are set one by one on a message that already exists: it is the cheapest
+    way the protobuf runtime offers to build the scores of a large batch (about a third
+    of the cost of constructing each ``Score`` and its map from keyword arguments and
+    then copying it into the reply), and a GRPO step's reply holds hundreds of them.
+    """
+    message.reward = result.reward
+    message.status = _STATUS_TO_PROTO[result.status]
+    if result.extracted:
+        message.extracted = result.extracted
+    message.detail = result.detail
+    components = message.components
+    for name, value in result.components.items():
+        components[name] = value
+    timing = message.timing
+    timing.queue_ms = queue_ms
+    timing.grading_ms = grading_ms
+    return message
+
+
 def score_to_proto(
     result: RewardResult, queue_ms: float = 0.0, grading_ms: float = 0.0
 ) -> pb.Score:
     """The wire form of a reward result, with where its time went."""
-    return pb.Score(
-        reward=result.reward,
-        status=_STATUS_TO_PROTO[result.status],
-        components=dict(result.components),
-        extracted=result.extracted or "",
-        detail=result.detail,
-        timing=pb.Timing(queue_ms=queue_ms, grading_ms=grading_ms),
-    )
+    return fill_score(pb.Score(), result, queue_ms, grading_ms)
+
+
+def scores_to_proto(
+    results: Iterable[RewardResult], into: Any, queue_ms: float = 0.0, grading_ms: float = 0.0
+) -> None:
+    """Append the wire form of every result to ``into``, a repeated ``Score`` field."""
+    add = into.add
+    for result in results:
+        fill_score(add(), result, queue_ms, grading_ms)
 
 
 def score_from_proto(message: pb.Score) -> RewardResult:
@@ -222,9 +252,38 @@ def score_from_proto(message: pb.Score) -> RewardResult:
     if status is None:
         why = f"unknown score status {message.status} from the server; {message.detail}"
         return RewardResult(0.0, Status.INFRA_ERROR, None, {}, why)
+    components = message.components
     return RewardResult(
-        message.reward, status, message.extracted or None, dict(message.components), message.detail
+        message.reward,
+        status,
+        message.extracted or None,
+        {name: components[name] for name in components} if components else {},
+        message.detail,
     )
+
+
+def tasks_to_proto(tasks: Iterable[TaskRef], into: Any, index: Any) -> None:
+    """Each distinct task once into ``into`` (repeated ``Task``), and per response its index.
+
+    Why: a GRPO step sends G responses per prompt; naming the prompt's task once and
+    pointing G responses at it (``task_index``) spares both sides G - 1 encodings of the
+    same task, and for inline code tasks (tests and all) most of the bytes.
+    Tasks are matched by value; one that cannot be hashed is matched by identity.
+    """
+    seen: dict[Any, int] = {}
+    positions = []
+    for task in tasks:
+        try:
+            key: Any = task
+            position = seen.get(key)
+        except TypeError:  # unhashable contents (e.g. a list in a call case)
+            key = ("id", id(task))
+            position = seen.get(key)
+        if position is None:
+            position = seen[key] = len(seen)
+            into.append(task_to_proto(task))
+        positions.append(position)
+    index.extend(positions)
 
 
 def limits_from_proto(message: sandbox_pb.Limits, default: ExecutionLimits) -> ExecutionLimits:

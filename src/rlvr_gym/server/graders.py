@@ -49,6 +49,11 @@ def _dotted(field: str, name: str) -> str:
     return f"{field}.{name}" if field else name
 
 
+def _spread(values: list[Any], index: Sequence[int] | None) -> list[Any]:
+    """``values[index[i]]`` for every ``i`` (``values`` itself without an index)."""
+    return values if index is None else [values[j] for j in index]
+
+
 class NotFoundError(RlvrGymError):
     """A task id or session that does not exist (gRPC ``NOT_FOUND``)."""
 
@@ -204,8 +209,12 @@ class Graders:
         tasks: Sequence[TaskRef],
         responses: Sequence[str],
         fields: Sequence[str] | None = None,
+        index: Sequence[int] | None = None,
     ) -> list[RewardResult]:
-        """Grade ``responses[i]`` against ``tasks[i]``; cancelling stops the work.
+        """Grade ``responses[i]`` against ``tasks[index[i]]`` (``tasks[i]`` without an index).
+
+        Each task is resolved once however many responses share it (a GRPO group's G).
+        Cancelling stops the work.
 
         Raises:
             ConfigError: a task of the wrong kind for the env (names the field).
@@ -218,12 +227,12 @@ class Graders:
             math = self._math
             if math is None:  # the pool starts once, off the event loop
                 math = await asyncio.to_thread(self.math)
-            return await math.ascore_batch(list(responses), golds)
+            return await math.ascore_batch(list(responses), _spread(golds, index))
         resolved = [self._code_task(env_id, task, name) for task, name in zip(tasks, names)]
         code = self._code
         if code is None:
             code = await asyncio.to_thread(self.code)
-        return await self._grade_code(code, resolved, responses)
+        return await self._grade_code(code, _spread(resolved, index), responses)
 
     async def _grade_code(
         self, code: CodeReward, tasks: Sequence[CodeTask], responses: Sequence[str]

@@ -26,7 +26,7 @@ from rlvr_gym.rewards.types import RewardResult, Status
 from rlvr_gym.server._rpc import log, status_of, unary
 from rlvr_gym.server.admission import Admission, OverloadedError
 from rlvr_gym.server.config import ServerConfig
-from rlvr_gym.server.convert import TaskRef, score_to_proto, task_from_proto
+from rlvr_gym.server.convert import TaskRef, score_to_proto, scores_to_proto, task_from_proto
 from rlvr_gym.server.graders import Graders, NotFoundError
 from rlvr_gym.server.metrics import ServerMetrics
 
@@ -50,55 +50,86 @@ class RewardServicer(rgrpc.RewardServiceServicer):
         tasks: Sequence[TaskRef],
         responses: Sequence[str],
         fields: Sequence[str] | None = None,
-    ) -> list[pb.Score]:
-        """Admit, grade and convert; the heart of every scoring RPC."""
+        index: Sequence[int] | None = None,
+    ) -> tuple[list[RewardResult], float, float]:
+        """Admit and grade: the heart of every scoring RPC.
+
+        Response ``i`` is graded against ``tasks[index[i]]`` (``tasks[i]`` without an
+        index). Returns the results, then the milliseconds spent queued and grading.
+        """
         self.graders.check_env(env_id, scorable=True)
         try:
             async with self.admission.admit(len(responses)) as waited_s:
                 self.metrics.queue_wait.observe(waited_s)
                 started = time.perf_counter()
-                results = await self.graders.grade(env_id, tasks, responses, fields)
+                results = await self.graders.grade(env_id, tasks, responses, fields, index)
                 grading_ms = (time.perf_counter() - started) * 1e3
         except OverloadedError:
             self.metrics.rejected.inc(len(responses))
             raise
-        for status, count in Counter(r.status.value for r in results).items():
-            self.metrics.scores.labels(env_id, status).inc(count)
-        return [score_to_proto(r, waited_s * 1e3, grading_ms) for r in results]
+        for status, count in Counter(r.status for r in results).items():
+            self.metrics.scores.labels(env_id, status.value).inc(count)
+        return results, waited_s * 1e3, grading_ms
+
+    async def score_one(self, env_id: str, task: TaskRef, response: str) -> pb.Score:
+        """One response's score, in wire form."""
+        results, queue_ms, grading_ms = await self.score(env_id, [task], [response], ["task"])
+        return score_to_proto(results[0], queue_ms, grading_ms)
 
     @unary("Score")
     async def Score(self, request: rpb.ScoreRequest, context: Context) -> rpb.ScoreResponse:
         """Score one response."""
         task = task_from_proto(request.task)
-        scores = await self.score(request.env_id, [task], [request.response], ["task"])
-        return rpb.ScoreResponse(score=scores[0])
+        score = await self.score_one(request.env_id, task, request.response)
+        return rpb.ScoreResponse(score=score)
 
     @unary("ScoreBatch")
     async def ScoreBatch(
         self, request: rpb.ScoreBatchRequest, context: Context
     ) -> rpb.ScoreBatchResponse:
         """Score many responses in parallel."""
-        tasks = self._batch_tasks(request)
-        fields = ["task"] * len(tasks) if request.HasField("task") else None
-        scores = await self.score(request.env_id, tasks, list(request.responses), fields)
-        return rpb.ScoreBatchResponse(scores=scores)
+        tasks, index = self._batch_tasks(request)
+        fields = ["task"] if request.HasField("task") else None
+        results, queue_ms, grading_ms = await self.score(
+            request.env_id, tasks, request.responses, fields, index
+        )
+        reply = rpb.ScoreBatchResponse()
+        scores_to_proto(results, reply.scores, queue_ms, grading_ms)
+        return reply
 
-    def _batch_tasks(self, request: rpb.ScoreBatchRequest) -> list[TaskRef]:
+    def _batch_tasks(
+        self, request: rpb.ScoreBatchRequest
+    ) -> tuple[list[TaskRef], Sequence[int] | None]:
+        """The request's distinct tasks, and per response the index of its task."""
         n = len(request.responses)
         if n > self.config.max_batch:
             raise ConfigError(
                 f"responses: {n} responses, more than max_batch {self.config.max_batch}"
             )
+        index = request.task_index
         if request.HasField("task"):
-            if request.tasks:
-                raise ConfigError("task and tasks: give one task for all responses, or one each")
-            return [task_from_proto(request.task)] * n
-        if len(request.tasks) != n:
+            if request.tasks or index:
+                raise ConfigError(
+                    "task and tasks/task_index: give one task for all responses, or a list"
+                )
+            return [task_from_proto(request.task)], [0] * n
+        if index:
+            if len(index) != n:
+                raise ConfigError(
+                    f"task_index: {len(index)} entries for {n} responses; give one per response"
+                )
+            if max(index) >= len(request.tasks):
+                i = next(i for i, j in enumerate(index) if j >= len(request.tasks))
+                raise ConfigError(
+                    f"task_index[{i}]: {index[i]} is out of range ({len(request.tasks)} tasks)"
+                )
+        elif len(request.tasks) != n:
             raise ConfigError(
                 f"tasks: {len(request.tasks)} tasks for {n} responses; give one task for all "
-                "(field task) or one per response"
+                "(field task), one per response, or a list and task_index"
             )
-        return [task_from_proto(t, f"tasks[{i}]") for i, t in enumerate(request.tasks)]
+        tasks = [task_from_proto(t, f"tasks[{i}]") for i, t in enumerate(request.tasks)]
+        return tasks, (index or None)
 
     async def ScoreStream(
         self, request_iterator: AsyncIterator[rpb.ScoreStreamRequest], context: Context
@@ -118,7 +149,7 @@ class RewardServicer(rgrpc.RewardServiceServicer):
 
         async def one(request: rpb.ScoreStreamRequest, task: TaskRef) -> None:
             try:
-                score = (await self.score(request.env_id, [task], [request.response], ["task"]))[0]
+                score = await self.score_one(request.env_id, task, request.response)
             except OverloadedError as exc:
                 why = f"RESOURCE_EXHAUSTED: {exc}"
                 score = score_to_proto(RewardResult(0.0, Status.INFRA_ERROR, None, {}, why))

@@ -24,16 +24,18 @@ class ScoreResponse(_message.Message):
     def __init__(self, score: _Optional[_Union[_score_pb2.Score, _Mapping]] = ...) -> None: ...
 
 class ScoreBatchRequest(_message.Message):
-    __slots__ = ("env_id", "task", "responses", "tasks")
+    __slots__ = ("env_id", "task", "responses", "tasks", "task_index")
     ENV_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     RESPONSES_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
+    TASK_INDEX_FIELD_NUMBER: _ClassVar[int]
     env_id: str
     task: _score_pb2.Task
     responses: _containers.RepeatedScalarFieldContainer[str]
     tasks: _containers.RepeatedCompositeFieldContainer[_score_pb2.Task]
-    def __init__(self, env_id: _Optional[str] = ..., task: _Optional[_Union[_score_pb2.Task, _Mapping]] = ..., responses: _Optional[_Iterable[str]] = ..., tasks: _Optional[_Iterable[_Union[_score_pb2.Task, _Mapping]]] = ...) -> None: ...
+    task_index: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, env_id: _Optional[str] = ..., task: _Optional[_Union[_score_pb2.Task, _Mapping]] = ..., responses: _Optional[_Iterable[str]] = ..., tasks: _Optional[_Iterable[_Union[_score_pb2.Task, _Mapping]]] = ..., task_index: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ScoreBatchResponse(_message.Message):
     __slots__ = ("scores",)
