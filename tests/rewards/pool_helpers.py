@@ -121,3 +121,8 @@ def unloadable_if_negative(x: int) -> object:
 def key_and_pid_after_nap(item: tuple[str, int]) -> tuple[str, int]:
     time.sleep(0.05)
     return item[0], os.getpid()
+
+
+def length_after_nap(text: str) -> int:
+    time.sleep(0.2)
+    return len(text)

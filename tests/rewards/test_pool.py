@@ -360,6 +360,91 @@ def test_cancelled_futures_are_dropped() -> None:
         assert _wait_healthy(p).completed == 3
 
 
+# ----------------------------------------------------------------------------- chunks ahead
+
+
+def _aheads(p: WorkerPool) -> list[bool]:
+    with p._lock:  # the scheduler's state, read as the dispatcher leaves it
+        return [w.ahead is not None for w in p._sched.workers]
+
+
+def _all_ready(p: WorkerPool) -> bool:
+    with p._lock:
+        return all(w.ready for w in p._sched.workers)
+
+
+async def _await_until(cond: Callable[[], bool], timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+def test_a_busy_worker_holds_the_next_chunk_ahead() -> None:
+    with WorkerPool(1) as p:
+        p.run(h.square, 1, deadline_s=5)
+        futures = p.submit(h.sleep_for, [0.3] * 4, deadline_s=5)  # four chunks of one
+        assert _wait_until(lambda: _aheads(p) == [True], timeout=2.0)
+        assert p.stats().queued == 2  # one running, one ahead in the pipe, two queued
+        assert [f.result(timeout=10) for f in futures] == [0.3] * 4
+
+
+def test_no_chunk_goes_ahead_while_a_worker_is_idle() -> None:
+    with WorkerPool(2) as p:
+        p.map(h.square, [1, 2], deadline_s=5)
+        assert _wait_until(lambda: _all_ready(p))  # else the ready one gets both, by design
+        out = p.map(h.key_and_pid_after_nap, [("a", 1), ("b", 2)], deadline_s=5)
+        assert len({pid for _, pid in out}) == 2  # a short batch still uses both workers
+
+
+def test_a_chunk_too_large_for_the_pipe_is_not_sent_ahead() -> None:
+    text = "x" * (1 << 20)  # each chunk alone nearly fills the pipe
+    with WorkerPool(1) as p:
+        p.run(h.square, 1, deadline_s=5)
+        futures = p.submit(h.length_after_nap, [text] * 3, deadline_s=5)
+        seen = []
+        while not all(f.done() for f in futures):
+            seen += _aheads(p)
+            time.sleep(0.001)
+        assert [f.result() for f in futures] == [len(text)] * 3
+        assert not any(seen)
+
+
+def test_a_timeout_requeues_the_chunk_ahead_whole() -> None:
+    with WorkerPool(1) as p:
+        p.run(h.square, 1, deadline_s=5)
+        # chunks [-1] [1] [2] [3]: the spinning one is killed with [1] ahead of it
+        out = p.map(h.pid_unless_negative, [-1, 1, 2, 3], deadline_s=0.5)
+        assert isinstance(out[0], TaskTimeout), out
+        assert [o[0] for o in out[1:]] == [1, 2, 3]  # type: ignore[index]
+        stats = _wait_healthy(p)
+        assert (stats.completed, stats.timeouts, stats.restarts) == (4, 1, 1)  # with square(1)
+
+
+@pytest.mark.parametrize("cancel", ["running", "ahead"])
+async def test_cancelling_a_call_whose_chunk_is_ahead_or_running(cancel: str) -> None:
+    with WorkerPool(1) as p:
+        await p.amap(h.square, [1], deadline_s=5)
+        slow = asyncio.create_task(p.amap(h.sleep_for, [3.0], deadline_s=10))
+        await asyncio.sleep(0.3)  # running
+        quick = asyncio.create_task(p.amap(h.sleep_for, [0.2, 0.2], deadline_s=10))
+        assert await _await_until(lambda: _aheads(p) == [True], timeout=2.0)  # quick's first
+        t0 = time.monotonic()
+        victim, survivor = (slow, quick) if cancel == "running" else (quick, slow)
+        victim.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await victim
+        out = await survivor
+        took = time.monotonic() - t0
+        if cancel == "running":  # the 3 s item is killed; quick's chunks run at once
+            assert out == [0.2, 0.2] and took < 1.5
+        else:  # the worker was replaced; the 3 s item ran again and finished
+            assert out == [3.0] and p.stats().restarts == 1
+        assert p.stats().queued == 0
+
+
 # ----------------------------------------------------------------------------- lifecycle
 
 

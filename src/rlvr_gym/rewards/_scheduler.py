@@ -10,6 +10,13 @@ running (read from its shared-memory slot), and items it has not reached. When a
 is killed or dies, the item it was running is the one that timed out or failed; the
 unflushed results are lost, so those items go back to the front of the queue with the
 unstarted rest of the chunk (they are re-run, not reported as failed).
+
+A busy worker may also hold one chunk *ahead*: sent, waiting in its pipe, started the
+moment the current one ends. Why: when the parent process is busy (a gRPC server's event
+loop, a trainer), its dispatcher thread waits for the GIL before it can send the next
+chunk, and a worker that must wait for that idles; with a chunk ahead it never does.
+Chunks go ahead only while idle workers have none to take, so a short batch is still
+spread over every worker. A killed worker's chunk ahead goes back to the queue whole.
 """
 
 from __future__ import annotations
@@ -61,11 +68,18 @@ def _load(body: bytes) -> Any:
         return f"<cannot load the message: {describe(exc)}>"
 
 
-def _enlarge(fd: int) -> None:
-    """Grow a pipe's buffer so a whole message fits: fewer writes and context switches."""
+def _enlarge(fd: int) -> int:
+    """Grow a pipe's buffer so a whole message fits: fewer writes and context switches.
+
+    Returns the buffer's size in bytes (0 where the platform does not say).
+    """
     if (setsize := getattr(fcntl, "F_SETPIPE_SZ", None)) is not None:  # Linux
         with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size
             fcntl.fcntl(fd, setsize, _PIPE_SIZE)
+    if (getsize := getattr(fcntl, "F_GETPIPE_SZ", None)) is not None:
+        with contextlib.suppress(OSError):
+            return int(fcntl.fcntl(fd, getsize))
+    return 0
 
 
 Message = tuple[int, bytes, bytes]
@@ -81,8 +95,8 @@ class Handle:
     of an item the slot does not show yet.
     """
 
-    __slots__ = ("alive", "base", "buf", "chunk", "done", "eof", "fd", "proc", "raw",
-                 "ready", "received", "results", "since", "slot", "tasks")  # fmt: skip
+    __slots__ = ("ahead", "alive", "base", "buf", "chunk", "done", "eof", "fd", "proc", "raw",
+                 "ready", "received", "results", "room", "since", "slot", "tasks")  # fmt: skip
 
     def __init__(
         self,
@@ -110,11 +124,12 @@ class Handle:
                 conn.close()
         self.fd = self.results.fileno()
         os.set_blocking(self.fd, False)
-        for conn in (self.tasks, self.results):  # a chunk or a batch in one write
-            _enlarge(conn.fileno())
+        _enlarge(self.results.fileno())  # a chunk or a batch in one write
+        self.room = _enlarge(self.tasks.fileno())
         self.buf = bytearray()
         self.ready = self.eof = False
         self.chunk: Chunk | None = None
+        self.ahead: Chunk | None = None  # sent, to run when ``chunk`` ends
         self.base = self.received = self.done = 0
         self.since = time.monotonic()
 
@@ -139,14 +154,40 @@ class Handle:
         return self.since + start_timeout_s if not self.ready else math.inf
 
     def send(self, chunk: Chunk) -> None:
-        """Start ``chunk`` on this (idle) worker.
+        """Start ``chunk`` on this worker, now if it is idle, else when its chunk ends.
 
         Raises:
             OSError: The worker is gone; its sentinel will say how.
             Exception: The items cannot be pickled (any pickling error).
         """
         self.tasks.send_bytes(chunk.encode())
-        self.chunk, self.received, self.since = chunk, 0, time.monotonic()
+        if self.chunk is None:
+            self.chunk, self.received, self.since = chunk, 0, time.monotonic()
+        else:
+            self.ahead = chunk
+
+    def next_chunk(self, now: float, ran: int) -> None:
+        """The current chunk ended after running ``ran`` items: the one ahead is current."""
+        self.base += ran
+        self.chunk, self.ahead, self.received, self.since = self.ahead, None, 0, now
+
+    def can_wait(self, chunk: Chunk) -> bool:
+        """Whether ``chunk`` fits in the tasks pipe beside the current one.
+
+        Why: a send that does not fit blocks the dispatcher, and with it every deadline,
+        until the busy worker reads it.
+        """
+        try:
+            size = len(chunk.encode())
+        except Exception:  # unpicklable: the send reports it
+            return True
+        current = self.chunk.payload if self.chunk is not None else None
+        return size + (len(current) if current is not None else 0) <= self.room
+
+    def owed(self) -> int:
+        """Items sent to this worker whose results have not come back."""
+        n = 0 if self.chunk is None else len(self.chunk.items) - self.received
+        return n + (0 if self.ahead is None else len(self.ahead.items))
 
     def receive(self) -> list[Message]:
         """Return every message already waiting; sets ``eof`` when the pipe closed."""
@@ -233,12 +274,26 @@ class Scheduler:
         return min((w.expires_at(self._start_timeout_s) for w in self.workers), default=math.inf)
 
     def assign(self) -> None:
-        """Send queued chunks to idle, ready workers."""
-        idle = [w for w in self.workers if w.ready and not w.eof and w.chunk is None]
+        """Send queued chunks to idle, ready workers, then one ahead to each busy one."""
+        live = [w for w in self.workers if w.ready and not w.eof]
+        self._send_to([w for w in live if w.chunk is None])
+        if self.queue:
+            self._send_to([w for w in live if w.chunk is not None and w.ahead is None])
+
+    def _send_to(self, idle: list[Handle]) -> None:
+        """Send each worker of ``idle`` one queued chunk, while there are any."""
         while idle and self.queue:
             w = idle[-1]
+            budget = None if self._max_tasks is None else self._max_tasks - w.done - w.owed()
+            if budget is not None and budget <= 0:  # it is replaced once those are done
+                idle.pop()
+                continue
             chunk = self._take(w).claim()
-            budget = len(chunk.items) if self._max_tasks is None else self._max_tasks - w.done
+            if w.chunk is not None and not w.can_wait(chunk):
+                self.queue.appendleft(chunk)  # too large to wait in the pipe: for an idle one
+                idle.pop()
+                continue
+            budget = len(chunk.items) if budget is None else budget
             if len(chunk.items) > budget:
                 self.queue.appendleft(chunk.subset(range(budget, len(chunk.items))))
                 chunk = chunk.subset(range(budget))
@@ -304,9 +359,9 @@ class Scheduler:
                 self._lost(w, f"worker failed to start: {_load(body)}")
             elif (chunk := w.chunk) is None:
                 continue
-            elif kind == CHUNK_FAILED:
+            elif kind == CHUNK_FAILED:  # it ran none of them and went on to the next
                 self._fail(chunk, w.received, str(_load(body)))
-                w.chunk = None
+                w.next_chunk(now, 0)
             elif kind == BATCH:
                 self._batch(w, chunk, codes, body, now)
 
@@ -318,7 +373,7 @@ class Scheduler:
         if codes.endswith(bytes([RECYCLE])):  # MemoryError: the worker exits by itself
             self._replace(w)
         elif w.received == len(chunk.items):
-            w.chunk, w.base = None, w.base + len(chunk.items)
+            w.next_chunk(now, len(chunk.items))
             if self._max_tasks is not None and w.done >= self._max_tasks:
                 self._replace(w)
 
@@ -350,8 +405,8 @@ class Scheduler:
         return again
 
     def prepare(self) -> None:
-        """Pickle the chunks that idle workers will take next, while the workers are busy."""
-        for chunk in itertools.islice(self.queue, len(self.workers)):
+        """Pickle the chunks that workers will take next, while the workers are busy."""
+        for chunk in itertools.islice(self.queue, 2 * len(self.workers)):
             if chunk.payload is None:
                 with contextlib.suppress(Exception):  # reported when it is sent
                     chunk.encode()
@@ -390,14 +445,20 @@ class Scheduler:
     def abandon(self, sink: object) -> int:
         """Kill and replace the workers running items of ``sink`` (nobody waits for them).
 
-        Returns how many workers were stopped. Their other items are dropped, not requeued.
+        Returns how many workers were stopped. Their items of ``sink`` are dropped; their
+        items of other calls go back to the queue (a running one is run again).
         """
         stopped = 0
         for w in list(self.workers):
-            if (chunk := w.chunk) is not None and chunk.sink is sink:
+            mine = [c is not None and c.sink is sink for c in (w.chunk, w.ahead)]
+            if not any(mine):
+                continue
+            if mine[0]:
                 w.chunk = None  # nothing of it goes back to the queue
-                self._replace(w)
-                stopped += 1
+            if mine[1]:
+                w.ahead = None
+            self._replace(w)
+            stopped += 1
         return stopped
 
     def start_failed(self, error: str) -> None:
@@ -416,7 +477,9 @@ class Scheduler:
         for w in list(self.workers):
             if w.chunk is not None:
                 self._fail(w.chunk, w.received, "pool closed")
-                w.chunk = None
+            if w.ahead is not None:
+                self._fail(w.ahead, 0, "pool closed")
+            w.chunk = w.ahead = None
             self._remove(w)
         while self.queue:
             self._fail(self.queue.popleft(), 0, "pool closed")
@@ -441,11 +504,13 @@ class Scheduler:
 
     def _remove(self, w: Handle, skip: int | None = None) -> None:
         """Stop ``w``; put its items without a result, but ``skip``, back at the front."""
+        if w.ahead is not None:
+            self.queue.appendleft(w.ahead)
         if (chunk := w.chunk) is not None and w.received < len(chunk.items):
             rest = [p for p in range(w.received, len(chunk.items)) if p != skip]
             if rest:
                 self.queue.appendleft(chunk.subset(rest))
-        w.chunk = None
+        w.chunk = w.ahead = None
         self.workers.remove(w)
         self._closed_pipe(w)
         self._unwatch(w.proc.sentinel)

@@ -30,6 +30,10 @@ the parent (a message, a future, a selector built per wake-up) used to cost as m
 * ``map``/``amap`` fill one results list with a countdown, not a future per item.
 * An idle worker takes, from the first few queued chunks, one of a key it ran last, so a
   group larger than a chunk is not parsed again by every worker.
+* Once no idle worker is left, each busy worker is sent one more chunk *ahead*, which it
+  starts the moment its current one ends: a parent busy with other work (a gRPC server's
+  event loop, a trainer) no longer leaves its workers idle between chunks while its
+  dispatcher waits for the GIL. A killed worker's chunk ahead is run again elsewhere.
 
 The wire protocol is described in :mod:`._worker`, chunks and result sinks in
 :mod:`._chunks`, the bookkeeping in :mod:`._scheduler`.

@@ -59,10 +59,36 @@ class RewardResult:
             object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "components", _freeze(self.components))
 
+    @classmethod
+    def unchecked(
+        cls,
+        reward: float,
+        status: Status,
+        extracted: str | None,
+        components: dict[str, float],
+        detail: str,
+    ) -> RewardResult:
+        """A result built without ``__post_init__``, taking ``components`` as its own.
+
+        Why: the service client decodes hundreds of results per GRPO step from values it
+        has just checked (a known :class:`Status`, a fresh dict); the enum lookup and the
+        defensive copy were most of the cost of each. Callers must not keep the dict.
+        """
+        result = object.__new__(cls)
+        vars(result).update(
+            reward=reward,
+            status=status,
+            extracted=extracted,
+            components=MappingProxyType(components),
+            detail=detail,
+        )
+        return result
+
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # MappingProxyType does not pickle; results cross process boundaries.
+        # MappingProxyType does not pickle; results cross process boundaries. Rebuilt by
+        # _unpickle: a worker pool's parent unpickles tens of thousands a second.
         return (
-            RewardResult,
+            _unpickle,
             (self.reward, self.status.value, self.extracted, dict(self.components), self.detail),
         )
 
@@ -80,3 +106,19 @@ class RewardResult:
             "components": dict(self.components),
             "detail": self.detail,
         }
+
+
+_STATUS_OF: dict[str, Status] = {status.value: status for status in Status}
+
+
+def _unpickle(
+    reward: float, status: str, extracted: str | None, components: dict[str, float], detail: str
+) -> RewardResult:
+    """A pickled :class:`RewardResult`, rebuilt without the enum call and the copy.
+
+    An unknown status (a pickle from a newer version) still raises, as the constructor does.
+    """
+    known = _STATUS_OF.get(status)
+    if known is None:
+        return RewardResult(reward, Status(status), extracted, components, detail)
+    return RewardResult.unchecked(reward, known, extracted, components, detail)

@@ -253,7 +253,7 @@ def score_from_proto(message: pb.Score) -> RewardResult:
         why = f"unknown score status {message.status} from the server; {message.detail}"
         return RewardResult(0.0, Status.INFRA_ERROR, None, {}, why)
     components = message.components
-    return RewardResult(
+    return RewardResult.unchecked(
         message.reward,
         status,
         message.extracted or None,
