@@ -39,9 +39,22 @@ asyncio tasks in this process each taking the next request from a shared queue:
   sent inline (``MathGold``); code tasks by id (``TaskId``, the server loads the same
   HumanEval file through ``data_paths``) or inline with ``--code-tasks inline``.
 
-``--groups-per-request K`` puts K groups in one ``ScoreBatch`` (one task per response),
-as a trainer or ``rlvr-gym score --remote`` sends a step's rollouts in chunks (K = 8 is
-its chunk of 64); in-process then gets the same K groups per ``ascore_batch`` call.
+``--groups-per-request K`` puts K groups in one ``ScoreBatch`` (each group's task sent
+once, responses pointing at it through ``task_index``), as a trainer or ``rlvr-gym score
+--remote`` sends a step's rollouts in chunks (K = 8 is its chunk of 64); in-process then
+gets the same K groups per ``ascore_batch`` call.
+
+**math-step**, the workload of the 0.8x target: the same math responses sent as a trainer
+sends a GRPO step, ``--step-groups`` groups (32, so 256 responses) per ``ScoreBatch``
+and ``--step-clients`` steps in flight (4), ``--step-passes`` times per round (4, so each
+side's timed window is about a second rather than a quarter, which one hiccup of a
+shared machine would swing).
+
+**Transport floor** (``_grpc_floor``, after the rounds; ``--no-floor`` skips it): the
+math-step calls again, against a ``grpc.aio`` server that grades nothing and answers each
+response with a fixed score encoded as ours are. Its client and server CPU per response
+is what the hop alone costs; next to in-process CPU per response it bounds the ratio any
+Python gRPC service could reach when client, server and graders share these cores.
 
 Every response's reward and status is compared with the oracle (math) or construction
 (code): **lost** = a request that raised after the client's retries, or a reply with the
@@ -93,6 +106,7 @@ import grpc
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/_common.py
+import _grpc_floor
 from _common import docker_ps, percentile, ratio
 
 from rlvr_gym.rewards.code.datasets import load_humaneval
@@ -631,7 +645,7 @@ async def measure(
                     continue
                 step = kind == "math-step"  # a trainer's whole step in one call
                 per_request = args.step_groups if step else args.groups_per_request
-                requests = requests_of(groups, per_request)
+                requests = requests_of(groups, per_request) * (args.step_passes if step else 1)
                 clients = args.step_clients if step else args.clients
                 phase = run.phases.setdefault((kind, method), Phase(method, kind))
                 roots = {"bench": (me, server_pid), "server": (server_pid, None)}
@@ -640,7 +654,7 @@ async def measure(
                 with CpuMeter(roots) as cpu:
                     elapsed = await drive(phase, requests, scorer, clients, label)
                 phase.cpu_s.update(cpu.start)
-                n = sum(len(g.responses) for g in groups)
+                n = sum(len(g.responses) for request in requests for g in request)
                 phase.rounds.append(
                     {
                         "round": r + 1,
@@ -773,6 +787,51 @@ def plot(run: Run, summary: dict[str, dict[str, Any]], path: Path, title: str) -
     return True
 
 
+def transport_floor(
+    args: argparse.Namespace, groups: Sequence[Group], run: Run
+) -> dict[str, Any] | None:
+    """The math-step calls again, against a server that grades nothing (``_grpc_floor``).
+
+    Returns the hop's CPU per response, and the service / in-process ratio it leaves
+    possible on these shared cores: in-process CPU per response over that plus the hop.
+    """
+    local = run.phases.get(("math-step", "in-process"))
+    remote = run.phases.get(("math-step", "service"))
+    if args.no_floor or local is None or remote is None or not local.responses:
+        return None
+    calls = [
+        ([MathGold(str(g.task)) for g in request for _ in g.responses],
+         [r for g in request for r in g.responses])
+        for request in requests_of(groups, args.step_groups)
+    ] * (args.rounds * args.step_passes)  # fmt: skip
+    floor = _grpc_floor.measure(calls, args.step_clients)
+    in_process = 1e6 * (local.cpu_s["bench"] + local.cpu_s["bench workers"]) / local.responses
+    service = 1e6 * sum(remote.cpu_s.values()) / remote.responses
+    hop = floor["client_us_per_response"] + floor["server_us_per_response"]
+    return {
+        **floor,
+        "in_process_us_per_response": round(in_process, 2),
+        "service_us_per_response": round(service, 2),
+        "ceiling_ratio": round(ratio(in_process, in_process + hop), 3),
+        "cpu_ratio": round(ratio(in_process, service), 3),
+    }
+
+
+def print_floor(floor: dict[str, Any] | None) -> None:
+    if floor is None:
+        return
+    print(
+        f"transport floor (math-step calls to a gRPC server that grades nothing): "
+        f"{floor['client_us_per_response']:.1f} us client + "
+        f"{floor['server_us_per_response']:.1f} us server CPU per response "
+        f"({floor['responses_per_s']:.0f} resp/s). In-process scoring costs "
+        f"{floor['in_process_us_per_response']:.1f} us CPU per response, the service "
+        f"{floor['service_us_per_response']:.1f} us (CPU ratio {floor['cpu_ratio']:.2f}x); "
+        f"with the hop alone added, the ratio could be at most about "
+        f"{floor['ceiling_ratio']:.2f}x on these shared cores"
+    )
+
+
 def shown(path: Path) -> Path:
     return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
@@ -808,6 +867,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--step-clients", type=int, default=4, help="math-step workload: steps in flight"
     )
+    parser.add_argument(
+        "--step-passes",
+        type=int,
+        default=None,
+        help="math-step workload: passes over the math responses per round (4; --quick: 1), "
+        "so each side's timed window is about a second, not a quarter",
+    )
     parser.add_argument("--rounds", type=int, default=None, help="rounds of every phase (3)")
     parser.add_argument(
         "--warmup-rounds",
@@ -824,12 +890,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="send code tasks by id (the server loads HumanEval) or inline",
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="client deadline per call")
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the transport floor (the math-step calls to a server that grades nothing)",
+    )
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="output directory")
     args = parser.parse_args(argv)
     quick = args.quick
     args.math = args.math if args.math is not None else (800 if quick else 10_000)
     args.code = args.code if args.code is not None else (80 if quick else 1_000)
     args.rounds = args.rounds or (1 if quick else 3)
+    args.step_passes = args.step_passes or (1 if quick else 4)
     if args.warmup_rounds is None:
         args.warmup_rounds = 0 if quick else 1
     if args.warmup_rounds < 0:
@@ -840,6 +912,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "clients",
         "step_groups",
         "step_clients",
+        "step_passes",
         "rounds",
         "math_workers",
         "pool_size",
@@ -885,6 +958,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run.server_exit = proc.returncode
         run.server_log_tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
     leftovers = docker_ps(f"label=org.rlvr-gym.owner-pid={run.server_pid}") if args.code else []
+    floor = transport_floor(args, workload["math-step"], run)
     load_end = os.getloadavg()
 
     summary = summarize(run)
@@ -902,6 +976,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{loadavg_text(load_end)} on {os.cpu_count()} CPUs (the machine may be shared)"
     )
     print(f"server exit status {run.server_exit}; leftover containers: {leftovers or 'none'}")
+    print_floor(floor)
 
     lost = sum(len(p.lost) for p in run.phases.values())
     wrong = sum(len(p.wrong) for p in run.phases.values())
@@ -922,6 +997,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "groups_per_request": args.groups_per_request,
             "step_groups": args.step_groups,
             "step_clients": args.step_clients,
+            "step_passes": args.step_passes,
             "rounds": args.rounds,
             "warmup_rounds": args.warmup_rounds,
             "math_responses": len(workload["math"]) * args.group_size,
@@ -941,6 +1017,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "wrong": wrong,
         "client_retries": run.retries,
         "server_exit": run.server_exit,
+        "transport_floor": floor,
         "leftover_containers": leftovers,
         "server_log_tail": run.server_log_tail if lost or wrong or run.server_exit else "",
     }

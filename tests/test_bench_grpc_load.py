@@ -103,6 +103,10 @@ def test_quick_math_run_loses_nothing_and_scores_right(bench: ModuleType, tmp_pa
     assert bench.main(["--quick", "--code", "0", "--out", str(tmp_path)]) == 0
     report = _check_report(bench, tmp_path, {"math", "math-step"})
     assert report["summary"]["math-step"]["target"] == 0.8
+    floor = report["transport_floor"]  # the same 800 math-step responses, graded by nobody
+    assert floor["responses"] == 800
+    assert floor["client_us_per_response"] > 0 and floor["server_us_per_response"] > 0
+    assert 0 < floor["ceiling_ratio"] < 1 and floor["cpu_ratio"] > 0
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "grpc_load.png").exists()
 
@@ -110,7 +114,9 @@ def test_quick_math_run_loses_nothing_and_scores_right(bench: ModuleType, tmp_pa
 @pytest.mark.docker
 @needs_docker
 def test_quick_run_loses_nothing_and_scores_right(bench: ModuleType, tmp_path: Path) -> None:
-    assert bench.main(["--quick", "--groups-per-request", "2", "--out", str(tmp_path)]) == 0
+    argv = ["--quick", "--groups-per-request", "2", "--no-floor", "--out", str(tmp_path)]
+    assert bench.main(argv) == 0
     report = _check_report(bench, tmp_path, {"math", "math-step", "code"})
+    assert report["transport_floor"] is None
     code = {r["method"]: r for r in report["results"] if r["kind"] == "code"}
     assert all(r["statuses"].get("correct") == 40 for r in code.values())
