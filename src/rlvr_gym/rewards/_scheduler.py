@@ -15,7 +15,7 @@ A busy worker may also hold one chunk *ahead*: sent, waiting in its pipe, starte
 moment the current one ends. Why: when the parent process is busy (a gRPC server's event
 loop, a trainer), its dispatcher thread waits for the GIL before it can send the next
 chunk, and a worker that must wait for that idles; with a chunk ahead it never does.
-Chunks go ahead only while idle workers have none to take, so a short batch is still
+Chunks go ahead only while no worker is idle or starting, so a short batch is still
 spread over every worker. A killed worker's chunk ahead goes back to the queue whole.
 """
 
@@ -274,10 +274,14 @@ class Scheduler:
         return min((w.expires_at(self._start_timeout_s) for w in self.workers), default=math.inf)
 
     def assign(self) -> None:
-        """Send queued chunks to idle, ready workers, then one ahead to each busy one."""
+        """Send queued chunks to idle, ready workers, then one ahead to each busy one.
+
+        Not ahead while a worker is starting (at start-up, or replacing a killed one): it
+        will be idle in a moment, and the chunk should be its.
+        """
         live = [w for w in self.workers if w.ready and not w.eof]
         self._send_to([w for w in live if w.chunk is None])
-        if self.queue:
+        if self.queue and not self.spawn_needed and len(live) == len(self.workers):
             self._send_to([w for w in live if w.chunk is not None and w.ahead is None])
 
     def _send_to(self, idle: list[Handle]) -> None:
