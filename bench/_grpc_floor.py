@@ -34,6 +34,7 @@ from rlvr_gym.proto.v1 import reward_service_pb2 as rpb
 from rlvr_gym.proto.v1 import reward_service_pb2_grpc as rgrpc
 from rlvr_gym.rewards.types import RewardResult, Status
 from rlvr_gym.server.client import AsyncRewardClient, MathGold
+from rlvr_gym.server.columns import columns_to_proto
 from rlvr_gym.server.convert import scores_to_proto
 
 CANNED = RewardResult(
@@ -49,9 +50,13 @@ class CannedRewards(rgrpc.RewardServiceServicer):
     async def ScoreBatch(
         self, request: rpb.ScoreBatchRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> rpb.ScoreBatchResponse:
-        """Answer at once, encoding the scores as the real server does."""
+        """Answer at once, in the form asked for, encoded as the real server does."""
         reply = rpb.ScoreBatchResponse()
-        scores_to_proto([CANNED] * len(request.responses), reply.scores, 0.0, 0.0)
+        results = [CANNED] * len(request.responses)
+        if request.columnar:
+            columns_to_proto(results, reply.columns)
+        else:
+            scores_to_proto(results, reply.scores)
         return reply
 
 

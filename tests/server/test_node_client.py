@@ -91,6 +91,7 @@ def test_node_client_health_and_score_batch(node_client: list[str], serve_proces
         ("SCORE_STATUS_NO_ANSWER", 0),
     ]
     assert [s["extracted"] for s in result["scores"]] == ["42", "41", ""]
+    assert result["columns"] == result["scores"]  # the compact form, read from Node.js too
 
 
 def test_node_client_reports_errors_with_exit_code(node_client: list[str]) -> None:

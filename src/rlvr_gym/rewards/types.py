@@ -75,13 +75,12 @@ class RewardResult:
         defensive copy were most of the cost of each. Callers must not keep the dict.
         """
         result = object.__new__(cls)
-        vars(result).update(
-            reward=reward,
-            status=status,
-            extracted=extracted,
-            components=MappingProxyType(components),
-            detail=detail,
-        )
+        fields_ = result.__dict__  # item by item: a third cheaper than update(**kwargs)
+        fields_["reward"] = reward
+        fields_["status"] = status
+        fields_["extracted"] = extracted
+        fields_["components"] = MappingProxyType(components)
+        fields_["detail"] = detail
         return result
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:

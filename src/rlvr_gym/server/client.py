@@ -28,12 +28,13 @@ from typing import Any, TypeVar
 
 import grpc
 
-from rlvr_gym.errors import ConfigError, RlvrGymError
+from rlvr_gym.errors import ConfigError, DataError, RlvrGymError
 from rlvr_gym.proto.v1 import env_service_pb2 as epb
 from rlvr_gym.proto.v1 import env_service_pb2_grpc as egrpc
 from rlvr_gym.proto.v1 import reward_service_pb2 as rpb
 from rlvr_gym.proto.v1 import reward_service_pb2_grpc as rgrpc
 from rlvr_gym.rewards.types import RewardResult
+from rlvr_gym.server.columns import results_from_columns
 from rlvr_gym.server.convert import (
     MathGold,
     TaskId,
@@ -187,7 +188,7 @@ def _batch_request(
         raise ConfigError("responses must be a list of strings, not one string")
     if isinstance(task, str):
         raise ConfigError(f"task {task!r:.40}: wrap it as TaskId(...) or MathGold(...)")
-    request = rpb.ScoreBatchRequest(env_id=env_id, responses=list(responses))
+    request = rpb.ScoreBatchRequest(env_id=env_id, responses=list(responses), columnar=True)
     if isinstance(task, TaskId | MathGold) or not isinstance(task, Sequence):
         request.task.CopyFrom(task_to_proto(task))
     else:
@@ -198,6 +199,25 @@ def _batch_request(
             )
         tasks_to_proto(task, request.tasks, request.task_index)  # each distinct task once
     return request
+
+
+def _batch_results(reply: rpb.ScoreBatchResponse, n: int) -> list[RewardResult]:
+    """The results of a ``ScoreBatch`` reply to ``n`` responses, in either form.
+
+    Why check the count: a reply with fewer scores than responses would silently shift
+    every reward after the gap onto the wrong sample.
+    """
+    try:
+        if reply.HasField("columns"):
+            results = results_from_columns(reply.columns)
+        else:  # a server that predates ScoreColumns ignores `columnar`
+            results = [score_from_proto(s) for s in reply.scores]
+    except DataError as exc:
+        raise RemoteError(grpc.StatusCode.INTERNAL, f"malformed ScoreBatch reply: {exc}") from None
+    if len(results) != n:
+        why = f"the server returned {len(results)} scores for {n} responses"
+        raise RemoteError(grpc.StatusCode.INTERNAL, why)
+    return results
 
 
 def _env_infos(response: rpb.ListEnvsResponse) -> list[EnvInfo]:
@@ -319,7 +339,7 @@ class RewardClient(_Base):
         """Score responses in parallel on the server: one task for all, or one each."""
         request = _batch_request(env_id, task, responses)
         reply = self._call(self._rewards.ScoreBatch, request, timeout_s)
-        return [score_from_proto(s) for s in reply.scores]
+        return _batch_results(reply, len(request.responses))
 
     def score_stream(
         self, items: Iterable[tuple[str, str, TaskRef, str]], *, timeout_s: float | None = None
@@ -455,7 +475,7 @@ class AsyncRewardClient(_Base):
         """Score responses in parallel on the server: one task for all, or one each."""
         request = _batch_request(env_id, task, responses)
         reply = await self._call(self._rewards.ScoreBatch, request, timeout_s)
-        return [score_from_proto(s) for s in reply.scores]
+        return _batch_results(reply, len(request.responses))
 
     async def score_stream(
         self, items: Iterable[tuple[str, str, TaskRef, str]], *, timeout_s: float | None = None

@@ -23,6 +23,8 @@ from rlvr_gym.rewards.types import RewardResult, Status
 from rlvr_gym.sandbox.types import ExecutionLimits
 
 __all__ = [
+    "STATUS_FROM_PROTO",
+    "STATUS_TO_PROTO",
     "MathGold",
     "TaskId",
     "TaskRef",
@@ -36,6 +38,7 @@ __all__ = [
     "task_from_proto",
     "task_to_proto",
     "tasks_to_proto",
+    "unknown_status",
 ]
 
 _COMPARATORS = ("tokens", "exact", "float", "lines_unordered", "checker")
@@ -196,10 +199,10 @@ def task_to_proto(task: TaskRef) -> pb.Task:
     return pb.Task(code=code)
 
 
-_STATUS_TO_PROTO: dict[Status, Any] = {
+STATUS_TO_PROTO: dict[Status, Any] = {
     status: pb.ScoreStatus.Value(f"SCORE_STATUS_{status.name}") for status in Status
 }
-_STATUS_FROM_PROTO = {value: status for status, value in _STATUS_TO_PROTO.items()}
+STATUS_FROM_PROTO = {value: status for status, value in STATUS_TO_PROTO.items()}
 
 
 def fill_score(
@@ -213,7 +216,7 @@ def fill_score(
     then copying it into the reply), and a GRPO step's reply holds hundreds of them.
     """
     message.reward = result.reward
-    message.status = _STATUS_TO_PROTO[result.status]
+    message.status = STATUS_TO_PROTO[result.status]
     if result.extracted:
         message.extracted = result.extracted
     message.detail = result.detail
@@ -242,16 +245,21 @@ def scores_to_proto(
         fill_score(add(), result, queue_ms, grading_ms)
 
 
+def unknown_status(code: int, detail: str) -> RewardResult:
+    """The result for a score whose status this client does not know (see below)."""
+    why = f"unknown score status {code} from the server; {detail}"
+    return RewardResult(0.0, Status.INFRA_ERROR, None, {}, why)
+
+
 def score_from_proto(message: pb.Score) -> RewardResult:
     """A reward result from the wire; an unknown status is ``infra_error`` (never a reward).
 
     Why: a newer server may add a status this client does not know; treating it as the
     service's failure masks the sample instead of training on a misread number.
     """
-    status = _STATUS_FROM_PROTO.get(message.status)
+    status = STATUS_FROM_PROTO.get(message.status)
     if status is None:
-        why = f"unknown score status {message.status} from the server; {message.detail}"
-        return RewardResult(0.0, Status.INFRA_ERROR, None, {}, why)
+        return unknown_status(message.status, message.detail)
     components = message.components
     return RewardResult.unchecked(
         message.reward,

@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from operator import attrgetter
 from typing import Any
 
 import grpc
@@ -25,10 +26,13 @@ from rlvr_gym.proto.v1 import score_pb2 as pb
 from rlvr_gym.rewards.types import RewardResult, Status
 from rlvr_gym.server._rpc import log, status_of, unary
 from rlvr_gym.server.admission import Admission, OverloadedError
+from rlvr_gym.server.columns import columns_to_proto
 from rlvr_gym.server.config import ServerConfig
 from rlvr_gym.server.convert import TaskRef, score_to_proto, scores_to_proto, task_from_proto
 from rlvr_gym.server.graders import Graders, NotFoundError
 from rlvr_gym.server.metrics import ServerMetrics
+
+_STATUS = attrgetter("status")
 
 __all__ = ["RewardServicer"]
 
@@ -67,7 +71,7 @@ class RewardServicer(rgrpc.RewardServiceServicer):
         except OverloadedError:
             self.metrics.rejected.inc(len(responses))
             raise
-        for status, count in Counter(r.status for r in results).items():
+        for status, count in Counter(map(_STATUS, results)).items():  # counted in C
             self.metrics.scores.labels(env_id, status.value).inc(count)
         return results, waited_s * 1e3, grading_ms
 
@@ -94,7 +98,10 @@ class RewardServicer(rgrpc.RewardServiceServicer):
             request.env_id, tasks, request.responses, fields, index
         )
         reply = rpb.ScoreBatchResponse()
-        scores_to_proto(results, reply.scores, queue_ms, grading_ms)
+        if request.columnar:
+            columns_to_proto(results, reply.columns, queue_ms, grading_ms)
+        else:
+            scores_to_proto(results, reply.scores, queue_ms, grading_ms)
         return reply
 
     def _batch_tasks(

@@ -4,8 +4,9 @@
 //
 // Usage: node client.js HOST:PORT
 // Calls grpc.health.v1.Health/Check (service "") and RewardService/ScoreBatch (Math-v0,
-// gold "42", three responses), then prints one JSON object on stdout:
-//   {"target": ..., "health": "SERVING", "scores": [{"reward", "status", "extracted"}, ...]}
+// gold "42", three responses) twice, as scores and as columns, then prints one JSON object
+// on stdout: {"target": ..., "health": "SERVING", "scores": [{"reward", "status",
+// "extracted"}, ...], "columns": [the same three, read from ScoreColumns]}
 // with statuses as ScoreStatus enum names. Any error: a message on stderr, exit code 1.
 "use strict";
 
@@ -58,11 +59,13 @@ async function main(argv) {
   const rewards = new api.rlvr_gym.proto.v1.RewardService(target, credentials, CHANNEL_OPTIONS);
   try {
     const check = await unary(health, "Check", { service: "" });
-    const batch = await unary(rewards, "ScoreBatch", {
+    const request = {
       env_id: "rlvr_gym/Math-v0",
       task: { math: { answer: "42" } },
       responses: ["\\boxed{42}", "\\boxed{41}", "no answer"],
-    });
+    };
+    const batch = await unary(rewards, "ScoreBatch", request);
+    const columns = (await unary(rewards, "ScoreBatch", { ...request, columnar: true })).columns;
     const result = {
       target,
       health: check.status,
@@ -70,6 +73,11 @@ async function main(argv) {
         reward: s.reward,
         status: s.status,
         extracted: s.extracted,
+      })),
+      columns: columns.reward.map((reward, i) => ({
+        reward,
+        status: columns.status[i],
+        extracted: columns.extracted[i],
       })),
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -24,24 +24,50 @@ class ScoreResponse(_message.Message):
     def __init__(self, score: _Optional[_Union[_score_pb2.Score, _Mapping]] = ...) -> None: ...
 
 class ScoreBatchRequest(_message.Message):
-    __slots__ = ("env_id", "task", "responses", "tasks", "task_index")
+    __slots__ = ("env_id", "task", "responses", "tasks", "task_index", "columnar")
     ENV_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     RESPONSES_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
     TASK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    COLUMNAR_FIELD_NUMBER: _ClassVar[int]
     env_id: str
     task: _score_pb2.Task
     responses: _containers.RepeatedScalarFieldContainer[str]
     tasks: _containers.RepeatedCompositeFieldContainer[_score_pb2.Task]
     task_index: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, env_id: _Optional[str] = ..., task: _Optional[_Union[_score_pb2.Task, _Mapping]] = ..., responses: _Optional[_Iterable[str]] = ..., tasks: _Optional[_Iterable[_Union[_score_pb2.Task, _Mapping]]] = ..., task_index: _Optional[_Iterable[int]] = ...) -> None: ...
+    columnar: bool
+    def __init__(self, env_id: _Optional[str] = ..., task: _Optional[_Union[_score_pb2.Task, _Mapping]] = ..., responses: _Optional[_Iterable[str]] = ..., tasks: _Optional[_Iterable[_Union[_score_pb2.Task, _Mapping]]] = ..., task_index: _Optional[_Iterable[int]] = ..., columnar: _Optional[bool] = ...) -> None: ...
 
 class ScoreBatchResponse(_message.Message):
-    __slots__ = ("scores",)
+    __slots__ = ("scores", "columns")
     SCORES_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     scores: _containers.RepeatedCompositeFieldContainer[_score_pb2.Score]
-    def __init__(self, scores: _Optional[_Iterable[_Union[_score_pb2.Score, _Mapping]]] = ...) -> None: ...
+    columns: ScoreColumns
+    def __init__(self, scores: _Optional[_Iterable[_Union[_score_pb2.Score, _Mapping]]] = ..., columns: _Optional[_Union[ScoreColumns, _Mapping]] = ...) -> None: ...
+
+class ScoreColumns(_message.Message):
+    __slots__ = ("reward", "status", "extracted", "detail", "component_names", "component_count", "component_name", "component_value", "timing")
+    REWARD_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTED_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TIMING_FIELD_NUMBER: _ClassVar[int]
+    reward: _containers.RepeatedScalarFieldContainer[float]
+    status: _containers.RepeatedScalarFieldContainer[_score_pb2.ScoreStatus]
+    extracted: _containers.RepeatedScalarFieldContainer[str]
+    detail: _containers.RepeatedScalarFieldContainer[str]
+    component_names: _containers.RepeatedScalarFieldContainer[str]
+    component_count: _containers.RepeatedScalarFieldContainer[int]
+    component_name: _containers.RepeatedScalarFieldContainer[int]
+    component_value: _containers.RepeatedScalarFieldContainer[float]
+    timing: _score_pb2.Timing
+    def __init__(self, reward: _Optional[_Iterable[float]] = ..., status: _Optional[_Iterable[_Union[_score_pb2.ScoreStatus, str]]] = ..., extracted: _Optional[_Iterable[str]] = ..., detail: _Optional[_Iterable[str]] = ..., component_names: _Optional[_Iterable[str]] = ..., component_count: _Optional[_Iterable[int]] = ..., component_name: _Optional[_Iterable[int]] = ..., component_value: _Optional[_Iterable[float]] = ..., timing: _Optional[_Union[_score_pb2.Timing, _Mapping]] = ...) -> None: ...
 
 class ScoreStreamRequest(_message.Message):
     __slots__ = ("request_id", "env_id", "task", "response")

@@ -1,0 +1,104 @@
+"""A batch's scores as columns (``ScoreColumns``), the compact form of a ``ScoreBatch`` reply.
+
+Why a second form: one ``Score`` message per response costs the server a message to
+build and encode and the client one to decode and walk, about 2.5 µs per response between
+them. For cheap grading (a cached math answer takes tens of µs) that is a visible share
+of the whole service, and a trainer wants the rewards as an array anyway. As columns,
+rewards and statuses travel as packed arrays and every column is filled or read in one
+call; only the components (a small dict per response) still need a loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import attrgetter
+
+from rlvr_gym.errors import DataError
+from rlvr_gym.proto.v1 import reward_service_pb2 as rpb
+from rlvr_gym.rewards.types import RewardResult
+from rlvr_gym.server.convert import STATUS_FROM_PROTO, STATUS_TO_PROTO, unknown_status
+
+__all__ = ["columns_to_proto", "results_from_columns"]
+
+_REWARD = attrgetter("reward")
+_DETAIL = attrgetter("detail")
+
+
+def columns_to_proto(
+    results: Sequence[RewardResult],
+    into: rpb.ScoreColumns,
+    queue_ms: float = 0.0,
+    grading_ms: float = 0.0,
+) -> None:
+    """Write ``results`` into ``into``, a fresh ``ScoreColumns``; the batch's timing once."""
+    to_proto = STATUS_TO_PROTO
+    into.reward.extend(map(_REWARD, results))
+    into.status.extend([to_proto[r.status] for r in results])
+    into.extracted.extend([r.extracted or "" for r in results])
+    into.detail.extend(map(_DETAIL, results))
+    names: dict[str, int] = {}
+    counts: list[int] = []
+    index: list[int] = []
+    values: list[float] = []
+    for result in results:
+        components = result.components
+        counts.append(len(components))
+        for name, value in components.items():
+            position = names.get(name)
+            if position is None:
+                position = names[name] = len(names)
+            index.append(position)
+            values.append(value)
+    into.component_names.extend(names)
+    into.component_count.extend(counts)
+    into.component_name.extend(index)
+    into.component_value.extend(values)
+    into.timing.queue_ms = queue_ms
+    into.timing.grading_ms = grading_ms
+
+
+def results_from_columns(columns: rpb.ScoreColumns) -> list[RewardResult]:
+    """The reward results in ``columns``; an unknown status is ``infra_error``.
+
+    Raises:
+        DataError: the columns disagree in length or a component name index is out of
+            range (a broken server: better refused than misread as rewards).
+    """
+    rewards = list(columns.reward)
+    statuses = list(columns.status)
+    extracted = list(columns.extracted)
+    details = list(columns.detail)
+    counts = list(columns.component_count)
+    n = len(rewards)
+    if not len(statuses) == len(extracted) == len(details) == len(counts) == n:
+        lengths = f"{n}/{len(statuses)}/{len(extracted)}/{len(details)}/{len(counts)}"
+        raise DataError(f"score columns of unequal lengths (reward/status/extracted/detail/"
+                        f"component_count: {lengths})")  # fmt: skip
+    names = list(columns.component_names)
+    values = list(columns.component_value)
+    try:
+        keys = [names[i] for i in columns.component_name]
+    except IndexError:
+        msg = f"score columns: a component_name index beyond the {len(names)} names"
+        raise DataError(msg) from None
+    if len(keys) != len(values) or sum(counts) != len(values):
+        raise DataError(
+            f"score columns: {sum(counts)} components counted, {len(keys)} names, "
+            f"{len(values)} values"
+        )
+    status_of, unchecked = STATUS_FROM_PROTO, RewardResult.unchecked
+    out: list[RewardResult] = []
+    append = out.append
+    at = 0
+    for reward, code, answer, detail, count in zip(rewards, statuses, extracted, details, counts):
+        if count == 1:  # the common case (math: accuracy) without slicing
+            components = {keys[at]: values[at]}
+        else:
+            components = dict(zip(keys[at : at + count], values[at : at + count]))
+        at += count
+        status = status_of.get(code)
+        if status is None:
+            append(unknown_status(code, detail))
+        else:
+            append(unchecked(reward, status, answer or None, components, detail))
+    return out
