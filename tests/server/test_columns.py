@@ -56,6 +56,11 @@ def test_columns_round_trip_every_status_and_component_shape() -> None:
     assert sorted(wire.columns.component_names) == [
         "accuracy", "format", "tests_passed", "tests_total"
     ]  # fmt: skip
+    # so does each distinct set; equal components decode to one shared read-only mapping
+    assert list(wire.columns.component_count) == [1, 1, 0, 2, 2]
+    assert list(wire.columns.component_set) == [0, 1, 2, 3, 1, 2, 4]
+    assert back[1].components is back[4].components
+    assert back[0].components is not back[1].components
 
 
 def test_decoded_results_are_frozen_like_any_other() -> None:
@@ -110,11 +115,21 @@ def broken(change: Callable[[rpb.ScoreColumns], None]) -> rpb.ScoreColumns:
     [
         (lambda c: c.reward.append(1.0), "unequal lengths"),
         (lambda c: c.detail.pop(), "unequal lengths"),
-        (lambda c: c.component_name.__setitem__(0, 17), "index beyond"),
+        (lambda c: c.component_set.pop(), "unequal lengths"),
+        (lambda c: c.component_set.__setitem__(0, 17), "component_set beyond"),
+        (lambda c: c.component_name.__setitem__(0, 17), "component_name index beyond"),
         (lambda c: c.component_value.pop(), "components counted"),
         (lambda c: c.component_count.__setitem__(0, 5), "components counted"),
     ],
-    ids=["extra-reward", "missing-detail", "name-out-of-range", "value-missing", "count-wrong"],
+    ids=[
+        "extra-reward",
+        "missing-detail",
+        "missing-set",
+        "set-out-of-range",
+        "name-out-of-range",
+        "value-missing",
+        "count-wrong",
+    ],
 )
 def test_inconsistent_columns_are_refused(
     change: Callable[[rpb.ScoreColumns], None], message: str

@@ -24,6 +24,7 @@ import pytest
 from rlvr_gym.rewards.types import RewardResult, Status
 from rlvr_gym.server.client import MathGold, RetryPolicy, RewardClient
 from tests.server._procs import first_line, rlvr_gym
+from tests.server.conftest import slow_math
 
 MATH = "rlvr_gym/Math-v0"
 STARTUP_S = 60.0
@@ -235,9 +236,22 @@ def test_killing_one_server_loses_no_call(start: StartServers) -> None:
                 if done == kill_after:
                     kill_now.set()
 
-        with ThreadPoolExecutor(16) as pool:
+        def slow(k: int) -> None:  # some tenths of a second of sympy: in flight at the kill
+            response, gold = slow_math(k, 8)
+            try:
+                result = client.score(MATH, MathGold(gold), response)
+                assert (result.status, result.reward) == (Status.CORRECT, 1.0), result
+            except BaseException as exc:
+                errors.append(exc)
+                raise
+
+        with ThreadPoolExecutor(16) as pool, ThreadPoolExecutor(6) as slow_pool:
             futures = [pool.submit(one, i) for i in range(calls)]
             assert kill_now.wait(60), f"only {done} calls finished before the kill"
+            # round robin gives the victim its share of these; the fast calls alone are
+            # so short that a kill can fall between two of them
+            futures += [slow_pool.submit(slow, k) for k in range(6)]
+            time.sleep(0.1)
             below = _descendants(victim.proc.pid)
             victim.proc.send_signal(signal.SIGKILL)
             victim.proc.wait(10)

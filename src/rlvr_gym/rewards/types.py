@@ -65,21 +65,25 @@ class RewardResult:
         reward: float,
         status: Status,
         extracted: str | None,
-        components: dict[str, float],
+        components: dict[str, float] | MappingProxyType[str, float],
         detail: str,
     ) -> RewardResult:
         """A result built without ``__post_init__``, taking ``components`` as its own.
 
         Why: the service client decodes hundreds of results per GRPO step from values it
         has just checked (a known :class:`Status`, a fresh dict); the enum lookup and the
-        defensive copy were most of the cost of each. Callers must not keep the dict.
+        defensive copy were most of the cost of each. Callers must not keep a dict they
+        pass; a read-only proxy (whose dict nobody else holds) is kept as it is, so results
+        with equal components can share one.
         """
         result = object.__new__(cls)
         fields_ = result.__dict__  # item by item: a third cheaper than update(**kwargs)
         fields_["reward"] = reward
         fields_["status"] = status
         fields_["extracted"] = extracted
-        fields_["components"] = MappingProxyType(components)
+        fields_["components"] = (
+            components if type(components) is MappingProxyType else MappingProxyType(components)
+        )
         fields_["detail"] = detail
         return result
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from rlvr_gym.proto.v1 import score_pb2 as rlvr__gym_dot_proto_dot_v1_dot_score__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&rlvr_gym/proto/v1/reward_service.proto\x12\x11rlvr_gym.proto.v1\x1a\x1drlvr_gym/proto/v1/score.proto\"W\n\x0cScoreRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12%\n\x04task\x18\x02 \x01(\x0b\x32\x17.rlvr_gym.proto.v1.Task\x12\x10\n\x08response\x18\x03 \x01(\t\"8\n\rScoreResponse\x12\'\n\x05score\x18\x01 \x01(\x0b\x32\x18.rlvr_gym.proto.v1.Score\"\xab\x01\n\x11ScoreBatchRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12%\n\x04task\x18\x02 \x01(\x0b\x32\x17.rlvr_gym.proto.v1.Task\x12\x11\n\tresponses\x18\x03 \x03(\t\x12&\n\x05tasks\x18\x04 \x03(\x0b\x32\x17.rlvr_gym.proto.v1.Task\x12\x12\n\ntask_index\x18\x05 \x03(\r\x12\x10\n\x08\x63olumnar\x18\x06 \x01(\x08\"p\n\x12ScoreBatchResponse\x12(\n\x06scores\x18\x01 \x03(\x0b\x32\x18.rlvr_gym.proto.v1.Score\x12\x30\n\x07\x63olumns\x18\x02 \x01(\x0b\x32\x1f.rlvr_gym.proto.v1.ScoreColumns\"\xff\x01\n\x0cScoreColumns\x12\x0e\n\x06reward\x18\x01 \x03(\x01\x12.\n\x06status\x18\x02 \x03(\x0e\x32\x1e.rlvr_gym.proto.v1.ScoreStatus\x12\x11\n\textracted\x18\x03 \x03(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x03(\t\x12\x17\n\x0f\x63omponent_names\x18\x05 \x03(\t\x12\x17\n\x0f\x63omponent_count\x18\x06 \x03(\r\x12\x16\n\x0e\x63omponent_name\x18\x07 \x03(\r\x12\x17\n\x0f\x63omponent_value\x18\x08 \x03(\x01\x12)\n\x06timing\x18\t \x01(\x0b\x32\x19.rlvr_gym.proto.v1.Timing\"q\n\x12ScoreStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06\x65nv_id\x18\x02 \x01(\t\x12%\n\x04task\x18\x03 \x01(\x0b\x32\x17.rlvr_gym.proto.v1.Task\x12\x10\n\x08response\x18\x04 \x01(\t\"R\n\x13ScoreStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\'\n\x05score\x18\x02 \x01(\x0b\x32\x18.rlvr_gym.proto.v1.Score\"\x11\n\x0fListEnvsRequest\"T\n\x07\x45nvInfo\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08scorable\x18\x03 \x01(\x08\x12\x12\n\nmulti_turn\x18\x04 \x01(\x08\"<\n\x10ListEnvsResponse\x12(\n\x04\x65nvs\x18\x01 \x03(\x0b\x32\x1a.rlvr_gym.proto.v1.EnvInfo\"$\n\x12\x44\x65scribeEnvRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\"Q\n\x13\x44\x65scribeEnvResponse\x12\'\n\x03\x65nv\x18\x01 \x01(\x0b\x32\x1a.rlvr_gym.proto.v1.EnvInfo\x12\x11\n\tnum_tasks\x18\x02 \x01(\x03\x32\xcb\x03\n\rRewardService\x12J\n\x05Score\x12\x1f.rlvr_gym.proto.v1.ScoreRequest\x1a .rlvr_gym.proto.v1.ScoreResponse\x12Y\n\nScoreBatch\x12$.rlvr_gym.proto.v1.ScoreBatchRequest\x1a%.rlvr_gym.proto.v1.ScoreBatchResponse\x12`\n\x0bScoreStream\x12%.rlvr_gym.proto.v1.ScoreStreamRequest\x1a&.rlvr_gym.proto.v1.ScoreStreamResponse(\x01\x30\x01\x12S\n\x08ListEnvs\x12\".rlvr_gym.proto.v1.ListEnvsRequest\x1a#.rlvr_gym.proto.v1.ListEnvsResponse\x12\\\n\x0b\x44\x65scribeEnv\x12%.rlvr_gym.proto.v1.DescribeEnvRequest\x1a&.rlvr_gym.proto.v1.DescribeEnvResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&rlvr_gym/proto/v1/reward_service.proto\x12\x11rlvr_gym.proto.v1\x1a\x1drlvr_gym/proto/v1/score.proto\"W\n\x0cScoreRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12%\n\x04task\x18\x02 \x01(\x0b\x32\x17.rlvr_gym.proto.v1.Task\x12\x10\n\x08response\x18\x03 \x01(\t\"8\n\rScoreResponse\x12\'\n\x05score\x18\x01 \x01(\x0b\x32\x18.rlvr_gym.proto.v1.Score\"\xab\x01\n\x11ScoreBatchRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12%\n\x04task\x18\x02 \x01(\x0b\x32\x17.rlvr_gym.proto.v1.Task\x12\x11\n\tresponses\x18\x03 \x03(\t\x12&\n\x05tasks\x18\x04 \x03(\x0b\x32\x17.rlvr_gym.proto.v1.Task\x12\x12\n\ntask_index\x18\x05 \x03(\r\x12\x10\n\x08\x63olumnar\x18\x06 \x01(\x08\"p\n\x12ScoreBatchResponse\x12(\n\x06scores\x18\x01 \x03(\x0b\x32\x18.rlvr_gym.proto.v1.Score\x12\x30\n\x07\x63olumns\x18\x02 \x01(\x0b\x32\x1f.rlvr_gym.proto.v1.ScoreColumns\"\x96\x02\n\x0cScoreColumns\x12\x0e\n\x06reward\x18\x01 \x03(\x01\x12.\n\x06status\x18\x02 \x03(\x0e\x32\x1e.rlvr_gym.proto.v1.ScoreStatus\x12\x11\n\textracted\x18\x03 \x03(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x03(\t\x12\x15\n\rcomponent_set\x18\x05 \x03(\r\x12\x17\n\x0f\x63omponent_names\x18\x06 \x03(\t\x12\x17\n\x0f\x63omponent_count\x18\x07 \x03(\r\x12\x16\n\x0e\x63omponent_name\x18\x08 \x03(\r\x12\x17\n\x0f\x63omponent_value\x18\t \x03(\x01\x12)\n\x06timing\x18\n \x01(\x0b\x32\x19.rlvr_gym.proto.v1.Timing\"q\n\x12ScoreStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06\x65nv_id\x18\x02 \x01(\t\x12%\n\x04task\x18\x03 \x01(\x0b\x32\x17.rlvr_gym.proto.v1.Task\x12\x10\n\x08response\x18\x04 \x01(\t\"R\n\x13ScoreStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\'\n\x05score\x18\x02 \x01(\x0b\x32\x18.rlvr_gym.proto.v1.Score\"\x11\n\x0fListEnvsRequest\"T\n\x07\x45nvInfo\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08scorable\x18\x03 \x01(\x08\x12\x12\n\nmulti_turn\x18\x04 \x01(\x08\"<\n\x10ListEnvsResponse\x12(\n\x04\x65nvs\x18\x01 \x03(\x0b\x32\x1a.rlvr_gym.proto.v1.EnvInfo\"$\n\x12\x44\x65scribeEnvRequest\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\"Q\n\x13\x44\x65scribeEnvResponse\x12\'\n\x03\x65nv\x18\x01 \x01(\x0b\x32\x1a.rlvr_gym.proto.v1.EnvInfo\x12\x11\n\tnum_tasks\x18\x02 \x01(\x03\x32\xcb\x03\n\rRewardService\x12J\n\x05Score\x12\x1f.rlvr_gym.proto.v1.ScoreRequest\x1a .rlvr_gym.proto.v1.ScoreResponse\x12Y\n\nScoreBatch\x12$.rlvr_gym.proto.v1.ScoreBatchRequest\x1a%.rlvr_gym.proto.v1.ScoreBatchResponse\x12`\n\x0bScoreStream\x12%.rlvr_gym.proto.v1.ScoreStreamRequest\x1a&.rlvr_gym.proto.v1.ScoreStreamResponse(\x01\x30\x01\x12S\n\x08ListEnvs\x12\".rlvr_gym.proto.v1.ListEnvsRequest\x1a#.rlvr_gym.proto.v1.ListEnvsResponse\x12\\\n\x0b\x44\x65scribeEnv\x12%.rlvr_gym.proto.v1.DescribeEnvRequest\x1a&.rlvr_gym.proto.v1.DescribeEnvResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,21 +41,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCOREBATCHRESPONSE']._serialized_start=413
   _globals['_SCOREBATCHRESPONSE']._serialized_end=525
   _globals['_SCORECOLUMNS']._serialized_start=528
-  _globals['_SCORECOLUMNS']._serialized_end=783
-  _globals['_SCORESTREAMREQUEST']._serialized_start=785
-  _globals['_SCORESTREAMREQUEST']._serialized_end=898
-  _globals['_SCORESTREAMRESPONSE']._serialized_start=900
-  _globals['_SCORESTREAMRESPONSE']._serialized_end=982
-  _globals['_LISTENVSREQUEST']._serialized_start=984
-  _globals['_LISTENVSREQUEST']._serialized_end=1001
-  _globals['_ENVINFO']._serialized_start=1003
-  _globals['_ENVINFO']._serialized_end=1087
-  _globals['_LISTENVSRESPONSE']._serialized_start=1089
-  _globals['_LISTENVSRESPONSE']._serialized_end=1149
-  _globals['_DESCRIBEENVREQUEST']._serialized_start=1151
-  _globals['_DESCRIBEENVREQUEST']._serialized_end=1187
-  _globals['_DESCRIBEENVRESPONSE']._serialized_start=1189
-  _globals['_DESCRIBEENVRESPONSE']._serialized_end=1270
-  _globals['_REWARDSERVICE']._serialized_start=1273
-  _globals['_REWARDSERVICE']._serialized_end=1732
+  _globals['_SCORECOLUMNS']._serialized_end=806
+  _globals['_SCORESTREAMREQUEST']._serialized_start=808
+  _globals['_SCORESTREAMREQUEST']._serialized_end=921
+  _globals['_SCORESTREAMRESPONSE']._serialized_start=923
+  _globals['_SCORESTREAMRESPONSE']._serialized_end=1005
+  _globals['_LISTENVSREQUEST']._serialized_start=1007
+  _globals['_LISTENVSREQUEST']._serialized_end=1024
+  _globals['_ENVINFO']._serialized_start=1026
+  _globals['_ENVINFO']._serialized_end=1110
+  _globals['_LISTENVSRESPONSE']._serialized_start=1112
+  _globals['_LISTENVSRESPONSE']._serialized_end=1172
+  _globals['_DESCRIBEENVREQUEST']._serialized_start=1174
+  _globals['_DESCRIBEENVREQUEST']._serialized_end=1210
+  _globals['_DESCRIBEENVRESPONSE']._serialized_start=1212
+  _globals['_DESCRIBEENVRESPONSE']._serialized_end=1293
+  _globals['_REWARDSERVICE']._serialized_start=1296
+  _globals['_REWARDSERVICE']._serialized_end=1755
 # @@protoc_insertion_point(module_scope)

@@ -48,11 +48,12 @@ class ScoreBatchResponse(_message.Message):
     def __init__(self, scores: _Optional[_Iterable[_Union[_score_pb2.Score, _Mapping]]] = ..., columns: _Optional[_Union[ScoreColumns, _Mapping]] = ...) -> None: ...
 
 class ScoreColumns(_message.Message):
-    __slots__ = ("reward", "status", "extracted", "detail", "component_names", "component_count", "component_name", "component_value", "timing")
+    __slots__ = ("reward", "status", "extracted", "detail", "component_set", "component_names", "component_count", "component_name", "component_value", "timing")
     REWARD_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     EXTRACTED_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_SET_FIELD_NUMBER: _ClassVar[int]
     COMPONENT_NAMES_FIELD_NUMBER: _ClassVar[int]
     COMPONENT_COUNT_FIELD_NUMBER: _ClassVar[int]
     COMPONENT_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -62,12 +63,13 @@ class ScoreColumns(_message.Message):
     status: _containers.RepeatedScalarFieldContainer[_score_pb2.ScoreStatus]
     extracted: _containers.RepeatedScalarFieldContainer[str]
     detail: _containers.RepeatedScalarFieldContainer[str]
+    component_set: _containers.RepeatedScalarFieldContainer[int]
     component_names: _containers.RepeatedScalarFieldContainer[str]
     component_count: _containers.RepeatedScalarFieldContainer[int]
     component_name: _containers.RepeatedScalarFieldContainer[int]
     component_value: _containers.RepeatedScalarFieldContainer[float]
     timing: _score_pb2.Timing
-    def __init__(self, reward: _Optional[_Iterable[float]] = ..., status: _Optional[_Iterable[_Union[_score_pb2.ScoreStatus, str]]] = ..., extracted: _Optional[_Iterable[str]] = ..., detail: _Optional[_Iterable[str]] = ..., component_names: _Optional[_Iterable[str]] = ..., component_count: _Optional[_Iterable[int]] = ..., component_name: _Optional[_Iterable[int]] = ..., component_value: _Optional[_Iterable[float]] = ..., timing: _Optional[_Union[_score_pb2.Timing, _Mapping]] = ...) -> None: ...
+    def __init__(self, reward: _Optional[_Iterable[float]] = ..., status: _Optional[_Iterable[_Union[_score_pb2.ScoreStatus, str]]] = ..., extracted: _Optional[_Iterable[str]] = ..., detail: _Optional[_Iterable[str]] = ..., component_set: _Optional[_Iterable[int]] = ..., component_names: _Optional[_Iterable[str]] = ..., component_count: _Optional[_Iterable[int]] = ..., component_name: _Optional[_Iterable[int]] = ..., component_value: _Optional[_Iterable[float]] = ..., timing: _Optional[_Union[_score_pb2.Timing, _Mapping]] = ...) -> None: ...
 
 class ScoreStreamRequest(_message.Message):
     __slots__ = ("request_id", "env_id", "task", "response")
