@@ -26,9 +26,10 @@ responses to one task, G = 8 by default):
 Two ways of scoring the same groups, with the same concurrency, ``--clients`` (64)
 asyncio tasks in this process each taking the next request from a shared queue:
 
-* **in-process**: ``await MathReward(workers=cpus).ascore_batch(responses, gold)`` and
-  ``await CodeReward(backend="docker", pool_size=2).ascore_batch(task, responses)``, the
-  very calls the server makes per request, so the only difference is the service.
+* **in-process**: ``await MathReward(workers=cpus).ascore_batch(responses, gold)`` (its
+  pool dispatched by this event loop, ``use_event_loop``, as the server's is by its own)
+  and ``await CodeReward(backend="docker", pool_size=2).ascore_batch(task, responses)``,
+  the very calls the server makes per request, so the only difference is the service.
 * **service**: the real server, ``rlvr-gym serve`` in a subprocess (so the clients' event
   loop does not share a GIL with it), configured by a TOML file: ``math_workers`` = cpus,
   ``sandbox_pool_size`` = 2, ``max_inflight`` = ``max_queue`` = clients x G x K (every
@@ -559,6 +560,7 @@ async def measure(
     started = time.perf_counter()
     with stack:
         math_reward = stack.enter_context(MathReward(workers=args.math_workers))
+        math_reward.pool.use_event_loop()  # as the server does with its own
         warm = [f"(Warm-up {i}.) \\boxed{{1}}" for i in range(4 * args.math_workers)]
         await math_reward.ascore_batch(warm, "1")
         run.startup_s["in-process math pool + warm-up"] = time.perf_counter() - started

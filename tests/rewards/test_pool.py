@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -25,6 +27,7 @@ from tests.rewards import pool_helpers as h
 
 ROOT = Path(__file__).resolve().parents[2]
 SLACK_S = 0.5  # the deadline contract: a timeout is reported within deadline + 0.5 s
+T = TypeVar("T")
 
 
 def _proc_table() -> dict[int, tuple[int, str]]:
@@ -67,8 +70,53 @@ def _wait_healthy(pool: WorkerPool) -> PoolStats:
     return pool.stats()
 
 
+@pytest.fixture(scope="module", params=["thread", "event-loop"], autouse=True)
+def dispatch(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test twice: pools dispatched by their thread, then by an event loop.
+
+    In the second pass each pool, once built, is handed to an event loop running in a
+    thread of its own (``use_event_loop``), so the tests' calls from other threads and
+    other loops all cross over to it, as a server's worker threads do.
+    """
+    if request.param == "thread":
+        yield request.param
+        return
+    with background_loop() as loop, pytest.MonkeyPatch.context() as patch:
+        build = WorkerPool.__init__
+
+        def built_then_handed_over(self: WorkerPool, *args: object, **kwargs: object) -> None:
+            build(self, *args, **kwargs)  # type: ignore[arg-type]
+            run_on(loop, self.use_event_loop)
+
+        patch.setattr(WorkerPool, "__init__", built_then_handed_over)
+        yield request.param
+
+
+@contextlib.contextmanager
+def background_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running in a thread of its own until the block ends."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="test-event-loop", daemon=True)
+    thread.start()
+    try:
+        yield loop
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()
+
+
+def run_on(loop: asyncio.AbstractEventLoop, fn: Callable[[], T]) -> T:
+    """``fn()`` called on ``loop``'s thread (as a coroutine step), its result returned."""
+
+    async def call() -> T:
+        return fn()
+
+    return asyncio.run_coroutine_threadsafe(call(), loop).result(30)
+
+
 @pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerPool]:
+def pool(dispatch: str) -> Iterator[WorkerPool]:
     with WorkerPool(2, memory_limit_mb=1024) as p:
         yield p
 
@@ -523,12 +571,13 @@ def test_preload_is_imported_before_serving() -> None:
         assert p.run(h.has_module, "json", deadline_s=5) is True
 
 
-def test_threads_do_not_spin_while_idle(pool: WorkerPool) -> None:
+def test_threads_do_not_spin_while_idle(pool: WorkerPool, dispatch: str) -> None:
     pool.map(h.square, [1], deadline_s=5)
     cpu0 = time.process_time()
     time.sleep(0.5)
     assert time.process_time() - cpu0 < 0.05
-    assert any(t.name.endswith("-dispatcher") for t in threading.enumerate())
+    dispatchers = [t for t in threading.enumerate() if t.name.endswith("-dispatcher")]
+    assert len(dispatchers) == (1 if dispatch == "thread" else 0)  # the loop took over
 
 
 def test_workers_that_cannot_start_break_the_pool_with_a_clear_error(

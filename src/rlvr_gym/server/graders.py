@@ -92,6 +92,7 @@ class Graders:
         self.env_ids = served_envs(config)
         self._lock = threading.Lock()
         self._math: MathReward | None = None
+        self._math_on_loop = False  # its pool is dispatched by the serving event loop
         self._code: CodeReward | None = None
         self._math_source: TaskSource | None = None
         self._code_tasks: dict[str, dict[str, CodeTask]] = {}
@@ -225,8 +226,11 @@ class Graders:
         if env_id == MATH_ENV:
             golds = [self._gold(task, name) for task, name in zip(tasks, names)]
             math = self._math
-            if math is None:  # the pool starts once, off the event loop
-                math = await asyncio.to_thread(self.math)
+            if math is None or not self._math_on_loop:
+                if math is None:  # the pool starts once, off the event loop
+                    math = await asyncio.to_thread(self.math)
+                math.pool.use_event_loop()  # the server's loop dispatches it (no-op again)
+                self._math_on_loop = True
             return await math.ascore_batch(list(responses), _spread(golds, index))
         resolved = [self._code_task(env_id, task, name) for task, name in zip(tasks, names)]
         code = self._code
